@@ -1,0 +1,10 @@
+//! `connectors-csi render`.
+
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("render: not built yet")
+}

@@ -1,0 +1,10 @@
+//! `connectors-csi serve`.
+
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("serve: not built yet")
+}

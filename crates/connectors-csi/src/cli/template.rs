@@ -1,0 +1,10 @@
+//! `connectors-csi template`.
+
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("template: not built yet")
+}
