@@ -1,0 +1,1 @@
+//! Authorisation: may the pod's service account use these connectors.

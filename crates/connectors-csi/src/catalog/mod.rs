@@ -1,0 +1,1 @@
+//! Where Connectors, ConnectorClasses and the built-in templates come from.

@@ -1,0 +1,1 @@
+//! The CSI gRPC services: thin adapters between proto messages and the domain.

@@ -1,0 +1,1 @@
+//! Connector and ConnectorClass, typed as their CRDs (connectors.alauda.io/v1alpha1).

@@ -1,0 +1,1 @@
+//! Volume directories on disk: tmpfs mounts, atomic ..data swaps, per-volume state.

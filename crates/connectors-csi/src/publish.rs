@@ -1,0 +1,1 @@
+//! The publish pipeline: from a NodePublishVolume request to files in the pod.

@@ -1,0 +1,1 @@
+//! The render plan: which files a volume gets and what they contain.

@@ -1,0 +1,1 @@
+//! Service-account tokens for the proxy: from kubelet, a file, or a TokenRequest.

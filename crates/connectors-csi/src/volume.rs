@@ -1,0 +1,1 @@
+//! VolumeRequest: the volume attributes kubelet passes, parsed and checked.
