@@ -13,5 +13,6 @@ pub mod model;
 pub mod mount;
 pub mod publish;
 pub mod render;
+pub mod telemetry;
 pub mod tokens;
 pub mod volume;
