@@ -1,8 +1,41 @@
-//! Sprig v3's `TxtFuncMap` for [`gotemplate`], with Go's exact output.
+//! Sprig v3.2.3's `TxtFuncMap` for [`gotemplate`], with Go's exact output.
+//!
+//! Every function of sprig's map is defined, declared with its Go signature
+//! (so the engine converts or rejects arguments as Go does) and returns
+//! values of the Go type sprig returns (`list` → `[]interface {}`,
+//! `splitList` → `[]string`, `split` → `map[string]string`, `add` →
+//! `int64`, …). Errors and recovered panics carry sprig's message; the
+//! engine prefixes `error calling NAME:`.
+//!
+//! Deliberate differences from Go (the driver runs privileged on every
+//! node, and a template must not be able to hurt it):
+//! - `env` and `expandenv` see an empty environment.
+//! - `getHostByName` does no lookup and fails.
+//! - Functions that build large results (`until`, `untilStep`, `seq`,
+//!   `repeat`, `indent`, `nindent`, `replace`, `rand*`, `randBytes`, …)
+//!   fail with a clear error beyond 4 Mi elements/bytes.
+//! - Values are immutable: `set`, `unset`, `merge`, `mergeOverwrite`
+//!   return the changed map but do not change the map the caller holds.
+//! - `keys` and `values` return entries in key order (Go: random order).
+
+mod args;
+mod cast;
+mod defaults;
+mod dicts;
+mod lists;
+mod math;
+mod random;
+mod strings;
 
 use gotemplate::FuncMap;
 
 /// Every function of sprig's `TxtFuncMap`.
 pub fn functions() -> FuncMap {
-    FuncMap::new()
+    let mut m = FuncMap::new();
+    strings::register(&mut m);
+    lists::register(&mut m);
+    dicts::register(&mut m);
+    defaults::register(&mut m);
+    math::register(&mut m);
+    m
 }

@@ -1,0 +1,107 @@
+//! Reading the already-converted arguments a function body receives, and the
+//! shared size bound that keeps a template from exhausting memory.
+
+use std::sync::Arc;
+
+use gotemplate::{ElemType, List, Map, Value};
+
+/// Largest string (bytes) or list (elements) a function may build.
+pub(crate) const MAX_ALLOC: usize = 4 * 1024 * 1024;
+
+/// The error for a result that would exceed [`MAX_ALLOC`].
+pub(crate) fn too_large(what: &str, n: u128) -> String {
+    format!("{what}: result of {n} elements/bytes exceeds the sandbox limit of {MAX_ALLOC}")
+}
+
+/// Fails when `n` exceeds [`MAX_ALLOC`].
+pub(crate) fn check_size(what: &str, n: u128) -> Result<(), String> {
+    if n > MAX_ALLOC as u128 {
+        Err(too_large(what, n))
+    } else {
+        Ok(())
+    }
+}
+
+/// The `i`th argument, nil when absent.
+pub(crate) fn any(args: &[Value], i: usize) -> &Value {
+    const NIL: &Value = &Value::Nil;
+    args.get(i).unwrap_or(NIL)
+}
+
+/// The `i`th argument declared `string`.
+pub(crate) fn string(args: &[Value], i: usize) -> Result<&str, String> {
+    match args.get(i) {
+        Some(Value::Str(s)) => Ok(s),
+        other => Err(bad_arg(i, "string", other)),
+    }
+}
+
+/// The `i`th argument declared `int`, `int64` or `uint32`.
+pub(crate) fn int(args: &[Value], i: usize) -> Result<i64, String> {
+    match args.get(i) {
+        Some(Value::Int(n) | Value::Int64(n)) => Ok(*n),
+        other => Err(bad_arg(i, "int", other)),
+    }
+}
+
+/// The `i`th argument declared `float64`.
+pub(crate) fn float(args: &[Value], i: usize) -> Result<f64, String> {
+    match args.get(i) {
+        Some(Value::Float(f)) => Ok(*f),
+        other => Err(bad_arg(i, "float64", other)),
+    }
+}
+
+/// The `i`th argument declared `bool`.
+pub(crate) fn boolean(args: &[Value], i: usize) -> Result<bool, String> {
+    match args.get(i) {
+        Some(Value::Bool(b)) => Ok(*b),
+        other => Err(bad_arg(i, "bool", other)),
+    }
+}
+
+/// The `i`th argument declared `map[string]interface{}` (nil map → empty).
+pub(crate) fn map(args: &[Value], i: usize) -> Result<Arc<Map>, String> {
+    match args.get(i) {
+        Some(Value::Map(m)) => Ok(m.clone()),
+        Some(Value::Nil) | None => Ok(Arc::new(Map {
+            elem: ElemType::Any,
+            entries: Default::default(),
+        })),
+        other => Err(bad_arg(i, "map[string]interface {}", other)),
+    }
+}
+
+/// The `i`th argument declared `[]interface{}` (nil slice → empty).
+pub(crate) fn list(args: &[Value], i: usize) -> Result<Arc<List>, String> {
+    match args.get(i) {
+        Some(Value::List(l)) => Ok(l.clone()),
+        Some(Value::Nil) | None => Ok(Arc::new(List {
+            elem: ElemType::Any,
+            items: Vec::new(),
+        })),
+        other => Err(bad_arg(i, "[]interface {}", other)),
+    }
+}
+
+/// The engine converts arguments before the call, so this only fires when a
+/// function is called directly with the wrong types.
+fn bad_arg(i: usize, want: &str, got: Option<&Value>) -> String {
+    match got {
+        Some(v) => format!("argument {i}: expected {want}; got {}", v.type_name()),
+        None => format!("argument {i}: missing {want}"),
+    }
+}
+
+/// A `map[string]elem` value built from entries.
+pub(crate) fn map_value(
+    elem: ElemType,
+    entries: std::collections::BTreeMap<Arc<str>, Value>,
+) -> Value {
+    Value::Map(Arc::new(Map { elem, entries }))
+}
+
+/// A `[]elem` value.
+pub(crate) fn list_value(elem: ElemType, items: Vec<Value>) -> Value {
+    Value::List(Arc::new(List { elem, items }))
+}
