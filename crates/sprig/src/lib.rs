@@ -22,10 +22,13 @@ mod args;
 mod cast;
 mod defaults;
 mod dicts;
+mod encoding;
 mod lists;
 mod math;
+mod paths;
 mod random;
 mod strings;
+mod urls;
 
 use gotemplate::FuncMap;
 
@@ -37,5 +40,8 @@ pub fn functions() -> FuncMap {
     dicts::register(&mut m);
     defaults::register(&mut m);
     math::register(&mut m);
+    encoding::register(&mut m);
+    paths::register(&mut m);
+    urls::register(&mut m);
     m
 }
