@@ -1,1 +1,141 @@
 //! The render plan: which files a volume gets and what they contain.
+//!
+//! [`Renderer::plan`] takes a checked [`VolumeRequest`], its resolved
+//! connectors, the built-in overrides, the token and the proxy CA, and returns
+//! the final file set (SPEC §4, §5). It does no I/O.
+
+use std::time::Duration;
+
+/// What bounds one volume's rendering.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RenderLimits {
+    /// Largest single file.
+    pub max_file_bytes: usize,
+    /// Largest sum of a volume's final files (the tmpfs must hold it).
+    pub max_volume_bytes: usize,
+    /// Time all of a volume's templates may take together.
+    pub timeout: Duration,
+    /// Parsed templates kept across publishes.
+    pub cache_entries: usize,
+}
+
+impl Default for RenderLimits {
+    fn default() -> Self {
+        RenderLimits {
+            max_file_bytes: 1024 * 1024,
+            max_volume_bytes: 4 * 1024 * 1024,
+            timeout: Duration::from_secs(2),
+            cache_entries: 1024,
+        }
+    }
+}
+
+/// One file of the volume.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PlannedFile {
+    pub name: String,
+    pub content: Vec<u8>,
+}
+
+impl std::fmt::Debug for PlannedFile {
+    // Files carry the token: show sizes, never content.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlannedFile")
+            .field("name", &self.name)
+            .field("bytes", &self.content.len())
+            .finish()
+    }
+}
+
+/// The final file set of a volume, sorted by name, names validated.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FilePlan {
+    pub files: Vec<PlannedFile>,
+}
+
+impl FilePlan {
+    pub fn total_bytes(&self) -> usize {
+        self.files.iter().map(|f| f.content.len()).sum()
+    }
+
+    pub fn get(&self, name: &str) -> Option<&PlannedFile> {
+        self.files.iter().find(|f| f.name == name)
+    }
+}
+
+/// Where a rendered file came from, for messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileOrigin {
+    /// A built-in file (default or operator override).
+    Builtin,
+    Configuration {
+        class: String,
+        configuration: String,
+    },
+}
+
+impl std::fmt::Display for FileOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FileOrigin::Builtin => write!(f, "built-in files"),
+            FileOrigin::Configuration {
+                class,
+                configuration,
+            } => write!(
+                f,
+                "connectorclass {class:?} configuration {configuration:?}"
+            ),
+        }
+    }
+}
+
+/// Why a volume's files could not be planned. Never holds the token.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// → NotFound
+    #[error(
+        "configuration {configuration:?} is not declared by the connectorclasses of the volume ({})",
+        classes.join(", ")
+    )]
+    ConfigurationNotFound {
+        configuration: String,
+        classes: Vec<String>,
+    },
+    /// `configuration.params` does not fit the declared params (→ InvalidArgument).
+    #[error("{origin}: param {param:?}: {problem}")]
+    Params {
+        origin: FileOrigin,
+        param: String,
+        problem: String,
+    },
+    /// → InvalidArgument
+    #[error("{origin}: file name {name:?} is not allowed (letters, digits, '.', '_', '-'; not \".\" or \"..\")")]
+    FileName { origin: FileOrigin, name: String },
+    /// Parse or execution error, with Go's `template: FILE:LINE:COL: ...` (→ InvalidArgument).
+    #[error("{origin}: file {file:?}: {message}")]
+    Template {
+        origin: FileOrigin,
+        file: String,
+        message: String,
+    },
+    /// → ResourceExhausted
+    #[error("{origin}: file {file:?} is larger than the limit of {limit} bytes")]
+    FileTooLarge {
+        origin: FileOrigin,
+        file: String,
+        limit: usize,
+    },
+    /// → ResourceExhausted
+    #[error("the volume's files total {total} bytes, more than the limit of {limit} bytes")]
+    VolumeTooLarge { total: usize, limit: usize },
+    /// → ResourceExhausted
+    #[error("{origin}: file {file:?}: rendering took longer than the limit of {limit:?}")]
+    Timeout {
+        origin: FileOrigin,
+        file: String,
+        limit: Duration,
+    },
+    /// The caller passed no connectors (→ InvalidArgument).
+    #[error("a volume needs at least one connector")]
+    NoConnectors,
+}
