@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use crate::model::{Connector, ConnectorClass};
 use crate::volume::ConnectorRef;
 
+pub mod kube;
 pub mod manifests;
 
 pub use manifests::ManifestsCatalog;

@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use crate::volume::VolumeRequest;
 
 pub mod kubelet;
+pub mod request;
 
 pub use kubelet::KubeletOrFile;
 
