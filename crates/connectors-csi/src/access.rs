@@ -39,9 +39,7 @@ pub enum AccessError {
     },
     /// kubelet did not say which service account the pod runs as, so there is
     /// nothing to check (→ InvalidArgument: `podInfoOnMount` is off).
-    #[error(
-        "the pod's service account is unknown (is podInfoOnMount enabled on the CSIDriver?)"
-    )]
+    #[error("the pod's service account is unknown (is podInfoOnMount enabled on the CSIDriver?)")]
     UnknownServiceAccount,
     /// The API server could not answer; worth retrying (→ Unavailable).
     #[error("cannot check access to connector \"{connector}\": {reason}")]
@@ -115,11 +113,7 @@ impl SubjectAccessReviewAccess {
         }
     }
 
-    async fn check_one(
-        &self,
-        pod: &PodInfo,
-        connector: &ConnectorRef,
-    ) -> Result<(), AccessError> {
+    async fn check_one(&self, pod: &PodInfo, connector: &ConnectorRef) -> Result<(), AccessError> {
         let key = DecisionKey::new(pod, connector);
         let decision = match self.decisions.get(&key, Instant::now()) {
             Some(decision) => decision,
@@ -139,7 +133,11 @@ impl SubjectAccessReviewAccess {
         }
     }
 
-    async fn review(&self, pod: &PodInfo, connector: &ConnectorRef) -> Result<Decision, AccessError> {
+    async fn review(
+        &self,
+        pod: &PodInfo,
+        connector: &ConnectorRef,
+    ) -> Result<Decision, AccessError> {
         let answer = self
             .reviews
             .create(&PostParams::default(), &review_for(pod, connector))
@@ -318,7 +316,10 @@ mod tests {
             cache.get(&key("sa", "git"), now + Duration::from_secs(59)),
             Some(Decision::Allowed)
         );
-        assert_eq!(cache.get(&key("sa", "git"), now + Duration::from_secs(61)), None);
+        assert_eq!(
+            cache.get(&key("sa", "git"), now + Duration::from_secs(61)),
+            None
+        );
         assert_eq!(cache.len(), 0, "an expired entry is dropped when seen");
     }
 
@@ -330,8 +331,14 @@ mod tests {
             reason: "no".into(),
         };
         cache.put(key("sa", "git"), denied.clone(), now);
-        assert_eq!(cache.get(&key("sa", "git"), now + Duration::from_secs(4)), Some(denied));
-        assert_eq!(cache.get(&key("sa", "git"), now + Duration::from_secs(6)), None);
+        assert_eq!(
+            cache.get(&key("sa", "git"), now + Duration::from_secs(4)),
+            Some(denied)
+        );
+        assert_eq!(
+            cache.get(&key("sa", "git"), now + Duration::from_secs(6)),
+            None
+        );
     }
 
     #[test]
@@ -339,8 +346,16 @@ mod tests {
         let cache = cache(2);
         let now = Instant::now();
         cache.put(key("sa", "a"), Decision::Allowed, now);
-        cache.put(key("sa", "b"), Decision::Allowed, now + Duration::from_secs(1));
-        cache.put(key("sa", "c"), Decision::Allowed, now + Duration::from_secs(2));
+        cache.put(
+            key("sa", "b"),
+            Decision::Allowed,
+            now + Duration::from_secs(1),
+        );
+        cache.put(
+            key("sa", "c"),
+            Decision::Allowed,
+            now + Duration::from_secs(2),
+        );
         assert_eq!(cache.len(), 2);
         assert_eq!(cache.get(&key("sa", "a"), now), None);
         assert!(cache.get(&key("sa", "c"), now).is_some());
