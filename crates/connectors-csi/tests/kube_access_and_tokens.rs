@@ -1,0 +1,282 @@
+//! SubjectAccessReview authorisation and the kubelet-or-TokenRequest token
+//! source, against the fake API server.
+
+#[path = "support/apiserver.rs"]
+mod apiserver;
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use apiserver::{FakeApiServer, Fault};
+use connectors_csi::access::{Access, AccessError, DecisionCacheConfig, SubjectAccessReviewAccess};
+use connectors_csi::tokens::request::KubeTokens;
+use connectors_csi::tokens::{TokenError, TokenSource};
+use connectors_csi::volume::{ConnectorRef, PodInfo, VolumeRequest};
+
+const AUDIENCE: &str = "connectors-proxy";
+
+fn pod(namespace: &str, service_account: &str) -> PodInfo {
+    PodInfo {
+        name: "web-0".into(),
+        namespace: namespace.into(),
+        uid: "pod-uid-42".into(),
+        service_account: service_account.into(),
+    }
+}
+
+fn connector(namespace: &str, name: &str) -> ConnectorRef {
+    ConnectorRef {
+        namespace: namespace.into(),
+        name: name.into(),
+    }
+}
+
+async fn access(server: &FakeApiServer, cache: DecisionCacheConfig) -> SubjectAccessReviewAccess {
+    SubjectAccessReviewAccess::new(server.client().await, cache)
+}
+
+fn no_cache() -> DecisionCacheConfig {
+    DecisionCacheConfig {
+        capacity: 0,
+        ..DecisionCacheConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn a_service_account_with_get_on_the_connector_is_allowed() {
+    let server = FakeApiServer::start().await;
+    server.allow("team-a", "builder", "team-a", "github");
+    let access = access(&server, no_cache()).await;
+
+    access
+        .check(&pod("team-a", "builder"), &[connector("team-a", "github")])
+        .await
+        .unwrap();
+
+    let reviews = server.reviews();
+    assert_eq!(reviews.len(), 1);
+    let spec = &reviews[0].spec;
+    assert_eq!(
+        spec.user.as_deref(),
+        Some("system:serviceaccount:team-a:builder")
+    );
+    let groups = spec.groups.clone().unwrap_or_default();
+    assert!(
+        groups.iter().any(|g| g == "system:serviceaccounts:team-a"),
+        "{groups:?}"
+    );
+    let attributes = spec.resource_attributes.clone().unwrap_or_default();
+    assert_eq!(attributes.verb.as_deref(), Some("get"));
+    assert_eq!(attributes.group.as_deref(), Some("connectors.alauda.io"));
+    assert_eq!(attributes.resource.as_deref(), Some("connectors"));
+    assert_eq!(attributes.namespace.as_deref(), Some("team-a"));
+    assert_eq!(attributes.name.as_deref(), Some("github"));
+}
+
+#[tokio::test]
+async fn a_service_account_without_get_is_denied_naming_connector_and_account() {
+    let server = FakeApiServer::start().await;
+    let access = access(&server, no_cache()).await;
+
+    let err = access
+        .check(&pod("team-a", "builder"), &[connector("team-a", "github")])
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, AccessError::Denied { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains("\"team-a/github\""), "{message}");
+    assert!(message.contains("\"team-a/builder\""), "{message}");
+}
+
+#[tokio::test]
+async fn a_pod_cannot_use_another_namespaces_connector_without_a_grant_there() {
+    let server = FakeApiServer::start().await;
+    server.allow("team-a", "builder", "team-a", "*");
+    let access = access(&server, no_cache()).await;
+    let builder = pod("team-a", "builder");
+
+    let err = access
+        .check(&builder, &[connector("team-b", "github")])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AccessError::Denied { .. }), "{err:?}");
+
+    server.allow("team-a", "builder", "team-b", "github");
+    access
+        .check(&builder, &[connector("team-b", "github")])
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn every_connector_of_the_volume_is_checked_and_the_denied_one_is_named() {
+    let server = FakeApiServer::start().await;
+    server.allow("team-a", "builder", "team-a", "github");
+    let access = access(&server, no_cache()).await;
+
+    let err = access
+        .check(
+            &pod("team-a", "builder"),
+            &[connector("team-a", "github"), connector("shared", "nexus")],
+        )
+        .await
+        .unwrap_err();
+
+    assert!(err.to_string().contains("\"shared/nexus\""), "{err}");
+    assert_eq!(server.reviews().len(), 2);
+}
+
+#[tokio::test]
+async fn a_decision_is_reused_from_the_cache_until_it_expires() {
+    let server = FakeApiServer::start().await;
+    server.allow("team-a", "builder", "team-a", "github");
+    let cache = DecisionCacheConfig {
+        capacity: 16,
+        allowed_ttl: Duration::from_millis(300),
+        denied_ttl: Duration::from_millis(300),
+    };
+    let access = access(&server, cache).await;
+    let builder = pod("team-a", "builder");
+    let github = [connector("team-a", "github")];
+
+    access.check(&builder, &github).await.unwrap();
+    server.revoke_all();
+    access.check(&builder, &github).await.unwrap();
+    assert_eq!(
+        server.reviews().len(),
+        1,
+        "the second check was served from the cache"
+    );
+
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let err = access.check(&builder, &github).await.unwrap_err();
+    assert!(matches!(err, AccessError::Denied { .. }), "{err:?}");
+    assert_eq!(server.reviews().len(), 2);
+}
+
+#[tokio::test]
+async fn a_failing_api_server_makes_the_check_unavailable_not_denied() {
+    let server = FakeApiServer::start().await;
+    server.allow("team-a", "builder", "team-a", "github");
+    let access = access(&server, DecisionCacheConfig::default()).await;
+    server.fail(Fault::ServerError);
+
+    let err = access
+        .check(&pod("team-a", "builder"), &[connector("team-a", "github")])
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, AccessError::Unavailable { .. }), "{err:?}");
+    server.heal();
+    access
+        .check(&pod("team-a", "builder"), &[connector("team-a", "github")])
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_pod_without_a_service_account_name_is_not_checked() {
+    let server = FakeApiServer::start().await;
+    let access = access(&server, no_cache()).await;
+
+    let err = access
+        .check(&pod("team-a", ""), &[connector("team-a", "github")])
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, AccessError::UnknownServiceAccount), "{err:?}");
+    assert!(server.reviews().is_empty());
+}
+
+fn volume_request(kubelet_tokens: Option<&str>, expiration: &str) -> VolumeRequest {
+    let mut context: HashMap<String, String> = [
+        ("connector.name", "github"),
+        ("token.expiration", expiration),
+        ("csi.storage.k8s.io/pod.name", "web-0"),
+        ("csi.storage.k8s.io/pod.namespace", "team-a"),
+        ("csi.storage.k8s.io/pod.uid", "pod-uid-42"),
+        ("csi.storage.k8s.io/serviceAccount.name", "builder"),
+        ("csi.storage.k8s.io/ephemeral", "true"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    if let Some(tokens) = kubelet_tokens {
+        context.insert(
+            "csi.storage.k8s.io/serviceAccount.tokens".into(),
+            tokens.into(),
+        );
+    }
+    VolumeRequest::parse(&context, &HashMap::new()).unwrap()
+}
+
+#[tokio::test]
+async fn the_kubelet_token_for_the_audience_is_used_without_a_token_request() {
+    let server = FakeApiServer::start().await;
+    let tokens = KubeTokens::new(server.client().await, AUDIENCE);
+    let request = volume_request(
+        Some(
+            r#"{"connectors-proxy": {"token": "kubelet-made", "expirationTimestamp": "2030-01-01T00:00:00Z"}}"#,
+        ),
+        "30m",
+    );
+
+    let token = tokens.token(&request).await.unwrap();
+
+    assert_eq!(token.secret(), "kubelet-made");
+    assert!(token.expires_at.is_some());
+    assert!(server.issued_tokens().is_empty());
+}
+
+#[tokio::test]
+async fn without_a_kubelet_token_a_pod_bound_token_is_requested_for_the_asked_lifetime() {
+    let server = FakeApiServer::start().await;
+    let tokens = KubeTokens::new(server.client().await, AUDIENCE);
+    let request = volume_request(
+        Some(r#"{"another-audience": {"token": "not-for-us"}}"#),
+        "45m",
+    );
+
+    let token = tokens.token(&request).await.unwrap();
+
+    let issued = server.issued_tokens();
+    assert_eq!(issued.len(), 1);
+    let issued = &issued[0];
+    assert_eq!(token.secret(), issued.token);
+    assert_eq!(
+        (issued.namespace.as_str(), issued.service_account.as_str()),
+        ("team-a", "builder")
+    );
+    assert_eq!(issued.audiences, [AUDIENCE]);
+    assert_eq!(issued.expiration_seconds, Some(45 * 60));
+    assert_eq!(issued.bound_kind.as_deref(), Some("Pod"));
+    assert_eq!(issued.bound_name.as_deref(), Some("web-0"));
+    assert_eq!(issued.bound_uid.as_deref(), Some("pod-uid-42"));
+    let expires_at = token.expires_at.unwrap();
+    let drift = match expires_at.duration_since(issued.expires_at) {
+        Ok(later) => later,
+        Err(earlier) => earlier.duration(),
+    };
+    assert!(
+        drift < Duration::from_secs(1),
+        "expiry {expires_at:?} vs {:?}",
+        issued.expires_at
+    );
+    let lifetime = expires_at.duration_since(SystemTime::now()).unwrap();
+    assert!(lifetime > Duration::from_secs(44 * 60), "{lifetime:?}");
+}
+
+#[tokio::test]
+async fn a_token_request_against_a_failing_api_server_is_unavailable() {
+    let server = FakeApiServer::start().await;
+    let tokens = KubeTokens::new(server.client().await, AUDIENCE);
+    server.fail(Fault::ServerError);
+
+    let err = tokens
+        .token(&volume_request(None, "30m"))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, TokenError::Unavailable { .. }), "{err:?}");
+}
