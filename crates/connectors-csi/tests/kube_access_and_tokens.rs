@@ -5,6 +5,8 @@
 mod apiserver;
 
 use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use apiserver::{FakeApiServer, Fault};
@@ -208,7 +210,7 @@ fn volume_request(kubelet_tokens: Option<&str>, expiration: &str) -> VolumeReque
             tokens.into(),
         );
     }
-    VolumeRequest::parse(&context, &HashMap::new()).unwrap()
+    VolumeRequest::parse(&context, &HashMap::new()).expect("valid volume attributes")
 }
 
 #[tokio::test]
@@ -279,4 +281,72 @@ async fn a_token_request_against_a_failing_api_server_is_unavailable() {
         .unwrap_err();
 
     assert!(matches!(err, TokenError::Unavailable { .. }), "{err:?}");
+}
+
+/// Everything logged at any level, kept for inspection.
+#[derive(Clone, Default)]
+struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+
+impl Write for CapturedLogs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CapturedLogs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+}
+
+// A current-thread runtime: the capturing subscriber is thread-local, and
+// every task (the client's connections too) then runs on this thread.
+#[tokio::test(flavor = "current_thread")]
+async fn no_token_reaches_the_logs_even_at_trace_level() {
+    let logs = CapturedLogs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let server = FakeApiServer::start().await;
+    let tokens = KubeTokens::new(server.client().await, AUDIENCE);
+
+    let requested = tokens.token(&volume_request(None, "30m")).await.unwrap();
+    let from_kubelet = tokens
+        .token(&volume_request(
+            Some(r#"{"connectors-proxy": {"token": "kubelet-secret-value"}}"#),
+            "30m",
+        ))
+        .await
+        .unwrap();
+    server.fail(Fault::ServerError);
+    let failure = tokens
+        .token(&volume_request(None, "30m"))
+        .await
+        .unwrap_err();
+    tracing::error!(error = %failure, ?requested, ?from_kubelet, "what a caller might log");
+
+    let text = logs.text();
+    assert!(
+        text.contains("issued a pod-bound service-account token"),
+        "logging was captured: {text}"
+    );
+    assert!(!text.contains(requested.secret()), "{text}");
+    assert!(!text.contains("kubelet-secret-value"), "{text}");
+    assert!(
+        !text.contains("driver-credential"),
+        "the driver's own credential: {text}"
+    );
+    assert!(!failure.to_string().contains(requested.secret()));
 }
