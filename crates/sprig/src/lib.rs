@@ -20,13 +20,20 @@
 
 mod args;
 mod cast;
+mod certs;
+mod crypto;
+mod dates;
 mod defaults;
 mod dicts;
 mod encoding;
+mod json;
 mod lists;
 mod math;
+mod objects;
 mod paths;
 mod random;
+mod regex;
+mod semver;
 mod strings;
 mod urls;
 
@@ -43,5 +50,11 @@ pub fn functions() -> FuncMap {
     encoding::register(&mut m);
     paths::register(&mut m);
     urls::register(&mut m);
+    json::register(&mut m);
+    regex::register(&mut m);
+    semver::register(&mut m);
+    dates::register(&mut m);
+    crypto::register(&mut m);
+    certs::register(&mut m);
     m
 }

@@ -1,0 +1,246 @@
+//! sprig's regular-expression functions over Rust's `regex`, with Go's
+//! RE2 flavour: `\d`, `\w`, `\s` and `\b` are ASCII-only as in Go, and
+//! `Split`/`FindAll` limits follow Go's `regexp` package.
+
+use gotemplate::{FuncMap, Function, Param, Value};
+use regex::Regex;
+
+use crate::args;
+
+/// Registers the regex functions; the `must*` forms return the compile
+/// error, the others report it as Go's `MustCompile` panic (or `false` for
+/// `regexMatch`).
+pub(crate) fn register(m: &mut FuncMap) {
+    use Param::{Int, Str};
+    m.insert(
+        "regexMatch",
+        Function::new(&[Str, Str], None, |a| {
+            let s = args::string(a, 1)?;
+            Ok(Value::Bool(
+                compile(args::string(a, 0)?).is_ok_and(|r| r.is_match(s)),
+            ))
+        }),
+    );
+    m.insert(
+        "mustRegexMatch",
+        Function::new(&[Str, Str], None, |a| {
+            let r = compile(args::string(a, 0)?)?;
+            Ok(Value::Bool(r.is_match(args::string(a, 1)?)))
+        }),
+    );
+    for (name, must) in [("regexFindAll", false), ("mustRegexFindAll", true)] {
+        m.insert(
+            name,
+            Function::new(&[Str, Str, Int], None, move |a| {
+                let r = compile_for(args::string(a, 0)?, must)?;
+                let found = find_all(&r, args::string(a, 1)?, args::int(a, 2)?);
+                Ok(Value::str_list(found.into_iter().map(|(s, e)| {
+                    args::string(a, 1)
+                        .ok()
+                        .and_then(|t| t.get(s..e))
+                        .unwrap_or_default()
+                })))
+            }),
+        );
+    }
+    for (name, must) in [("regexFind", false), ("mustRegexFind", true)] {
+        m.insert(
+            name,
+            Function::new(&[Str, Str], None, move |a| {
+                let r = compile_for(args::string(a, 0)?, must)?;
+                Ok(Value::str(
+                    r.find(args::string(a, 1)?).map_or("", |m| m.as_str()),
+                ))
+            }),
+        );
+    }
+    for (name, must) in [("regexReplaceAll", false), ("mustRegexReplaceAll", true)] {
+        m.insert(
+            name,
+            Function::new(&[Str, Str, Str], None, move |a| {
+                let r = compile_for(args::string(a, 0)?, must)?;
+                let (s, repl) = (args::string(a, 1)?, args::string(a, 2)?);
+                Ok(Value::string(r.replace_all(s, repl).into_owned()))
+            }),
+        );
+    }
+    for (name, must) in [
+        ("regexReplaceAllLiteral", false),
+        ("mustRegexReplaceAllLiteral", true),
+    ] {
+        m.insert(
+            name,
+            Function::new(&[Str, Str, Str], None, move |a| {
+                let r = compile_for(args::string(a, 0)?, must)?;
+                let (s, repl) = (args::string(a, 1)?, args::string(a, 2)?);
+                Ok(Value::string(
+                    r.replace_all(s, regex::NoExpand(repl)).into_owned(),
+                ))
+            }),
+        );
+    }
+    for (name, must) in [("regexSplit", false), ("mustRegexSplit", true)] {
+        m.insert(
+            name,
+            Function::new(&[Str, Str, Int], None, move |a| {
+                let pattern = args::string(a, 0)?;
+                let r = compile_for(pattern, must)?;
+                Ok(Value::str_list(split(
+                    &r,
+                    pattern,
+                    args::string(a, 1)?,
+                    args::int(a, 2)?,
+                )))
+            }),
+        );
+    }
+    m.insert(
+        "regexQuoteMeta",
+        Function::new(&[Str], None, |a| {
+            Ok(Value::string(quote_meta(args::string(a, 0)?)))
+        }),
+    );
+}
+
+/// `must`: the error as it is; otherwise as `MustCompile`'s panic.
+fn compile_for(pattern: &str, must: bool) -> Result<Regex, String> {
+    compile(pattern).map_err(|e| {
+        if must {
+            e
+        } else {
+            format!("regexp: Compile({}): {e}", backquote(pattern))
+        }
+    })
+}
+
+fn backquote(s: &str) -> String {
+    if s.contains('`') {
+        crate::strings::go_quote(s)
+    } else {
+        format!("`{s}`")
+    }
+}
+
+/// Compiles a Go (RE2) pattern.
+fn compile(pattern: &str) -> Result<Regex, String> {
+    Regex::new(&translate(pattern)).map_err(|e| {
+        let detail = match &e {
+            regex::Error::Syntax(s) => s
+                .lines()
+                .rev()
+                .find(|l| l.starts_with("error:"))
+                .map_or_else(
+                    || s.clone(),
+                    |l| l.trim_start_matches("error: ").to_string(),
+                ),
+            other => other.to_string(),
+        };
+        format!("error parsing regexp: {detail}: {}", backquote(pattern))
+    })
+}
+
+/// Rewrites Go's ASCII-only Perl classes into explicit ASCII classes.
+fn translate(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('d') => out.push_str("[0-9]"),
+            Some('D') => out.push_str("[^0-9]"),
+            Some('w') => out.push_str("[0-9A-Za-z_]"),
+            Some('W') => out.push_str("[^0-9A-Za-z_]"),
+            Some('s') => out.push_str("[\\t\\n\\f\\r ]"),
+            Some('S') => out.push_str("[^\\t\\n\\f\\r ]"),
+            Some('b') => out.push_str("(?-u:\\b)"),
+            Some('B') => out.push_str("(?-u:\\B)"),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// `FindAllStringIndex(s, n)`: at most `n` matches when `n >= 0`.
+fn find_all(r: &Regex, s: &str, n: i64) -> Vec<(usize, usize)> {
+    let it = r.find_iter(s).map(|m| (m.start(), m.end()));
+    if n < 0 {
+        it.collect()
+    } else {
+        it.take(n as usize).collect()
+    }
+}
+
+/// Go's `Regexp.Split`.
+fn split(r: &Regex, pattern: &str, s: &str, n: i64) -> Vec<String> {
+    if n == 0 {
+        return Vec::new();
+    }
+    if !pattern.is_empty() && s.is_empty() {
+        return vec![String::new()];
+    }
+    let mut out: Vec<String> = Vec::new();
+    let (mut beg, mut end) = (0usize, 0usize);
+    for (ms, me) in find_all(r, s, n) {
+        if n > 0 && out.len() as i64 == n - 1 {
+            break;
+        }
+        end = ms;
+        if me != 0 {
+            out.push(s.get(beg..end).unwrap_or_default().to_string());
+        }
+        beg = me;
+    }
+    if end != s.len() {
+        out.push(s.get(beg..).unwrap_or_default().to_string());
+    }
+    out
+}
+
+/// Go's `regexp.QuoteMeta`.
+fn quote_meta(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 2);
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn perl_classes_are_ascii_only_like_go() {
+        let r = compile(r"^\w+$").unwrap();
+        assert!(r.is_match("abc_1"));
+        assert!(!r.is_match("été"));
+        assert!(compile(r"[\d.]+").unwrap().is_match("1.5"));
+    }
+
+    #[test]
+    fn split_follows_go_limits() {
+        let r = compile("a").unwrap();
+        assert_eq!(split(&r, "a", "banana", -1), vec!["b", "n", "n", ""]);
+        assert_eq!(split(&r, "a", "banana", 2), vec!["b", "nana"]);
+        assert!(split(&r, "a", "banana", 0).is_empty());
+        assert_eq!(split(&r, "a", "", -1), vec![""]);
+    }
+
+    #[test]
+    fn compile_errors_name_the_pattern() {
+        let e = compile("(").unwrap_err();
+        assert!(e.starts_with("error parsing regexp: "), "{e}");
+        assert!(e.ends_with(": `(`"), "{e}");
+        assert_eq!(quote_meta("a.b*c"), "a\\.b\\*c");
+    }
+}
