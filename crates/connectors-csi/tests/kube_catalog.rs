@@ -7,7 +7,7 @@ mod apiserver;
 use std::time::Duration;
 
 use apiserver::{FakeApiServer, Fault, Kind};
-use connectors_csi::catalog::kube::KubeCatalog;
+use connectors_csi::catalog::kube::{CatalogChange, KubeCatalog};
 use connectors_csi::catalog::{Catalog, CatalogError};
 use connectors_csi::volume::ConnectorRef;
 use serde_json::{json, Value as Json};
@@ -337,4 +337,69 @@ async fn builtin_templates_are_available_right_after_start() {
     let overrides = catalog.builtin_templates().await.unwrap().unwrap();
 
     assert_eq!(overrides["http.proxy"], "early");
+}
+
+async fn next_change(
+    changes: &mut tokio::sync::broadcast::Receiver<CatalogChange>,
+) -> CatalogChange {
+    tokio::time::timeout(Duration::from_secs(5), changes.recv())
+        .await
+        .expect("a change within 5s")
+        .expect("an open channel")
+}
+
+#[tokio::test]
+async fn subscribers_hear_of_content_changes_but_not_of_no_op_updates() {
+    let server = FakeApiServer::start().await;
+    server.apply(class("git"));
+    server.apply(connector("team-a", "github", "git", "https://old"));
+    let catalog = ready_catalog(&server).await;
+    let mut changes = catalog.subscribe();
+
+    server.apply(connector("team-a", "github", "git", "https://old"));
+    server.apply(connector("team-a", "github", "git", "https://new"));
+    assert_eq!(
+        next_change(&mut changes).await,
+        CatalogChange::Connector(reference("team-a", "github")),
+        "the first update changed nothing, the second did"
+    );
+    assert!(changes.try_recv().is_err(), "exactly one change");
+
+    let mut git = class("git");
+    git["spec"]["configurations"][0]["data"]["f"] = json!("changed");
+    server.apply(git);
+    assert_eq!(
+        next_change(&mut changes).await,
+        CatalogChange::Class("git".into())
+    );
+
+    server.apply(templates(DRIVER_NAMESPACE, "override"));
+    assert_eq!(
+        next_change(&mut changes).await,
+        CatalogChange::BuiltinTemplates
+    );
+
+    server.delete(Kind::Connector, "team-a", "github");
+    assert_eq!(
+        next_change(&mut changes).await,
+        CatalogChange::Connector(reference("team-a", "github"))
+    );
+}
+
+#[tokio::test]
+async fn subscribers_hear_of_what_changed_while_the_watch_was_down() {
+    let server = FakeApiServer::start().await;
+    server.apply(class("git"));
+    server.apply(connector("team-a", "github", "git", "https://old"));
+    let catalog = ready_catalog(&server).await;
+    let mut changes = catalog.subscribe();
+
+    server.fail(Fault::ServerError);
+    server.apply(connector("team-a", "github", "git", "https://while-down"));
+    server.heal();
+
+    assert_eq!(
+        next_change(&mut changes).await,
+        CatalogChange::Connector(reference("team-a", "github"))
+    );
 }

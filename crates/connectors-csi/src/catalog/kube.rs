@@ -27,6 +27,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value as Json;
+use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
 use super::{Catalog, CatalogError, ResolvedConnector, BUILTIN_OVERRIDES_CONFIGMAP};
@@ -39,6 +40,9 @@ use crate::volume::ConnectorRef;
 /// Bound on a read-through GET: a publish must fail fast and be retried by
 /// kubelet rather than hang on an API server that does not answer.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Changes a slow subscriber may fall behind by before it is told it lagged.
+const CHANGE_BACKLOG: usize = 512;
 
 /// Why no API client could be built.
 #[derive(Debug, thiserror::Error)]
@@ -99,7 +103,35 @@ pub struct KubeCatalog {
     connectors: Arc<Store<Connector>>,
     classes: Arc<Store<ConnectorClass>>,
     templates: Arc<Store<BTreeMap<String, String>>>,
+    changes: broadcast::Sender<CatalogChange>,
     watchers: Vec<JoinHandle<()>>,
+}
+
+/// Something a mounted volume may depend on changed (SPEC §7: a changed
+/// Connector or ConnectorClass re-renders the volumes that use it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CatalogChange {
+    Connector(ConnectorRef),
+    Class(String),
+    BuiltinTemplates,
+}
+
+impl CatalogChange {
+    fn connector(key: &str) -> CatalogChange {
+        let (namespace, name) = key.split_once('/').unwrap_or_default();
+        CatalogChange::Connector(ConnectorRef {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+        })
+    }
+
+    fn class(key: &str) -> CatalogChange {
+        CatalogChange::Class(key.to_owned())
+    }
+
+    fn templates(_key: &str) -> CatalogChange {
+        CatalogChange::BuiltinTemplates
+    }
 }
 
 impl KubeCatalog {
@@ -109,18 +141,21 @@ impl KubeCatalog {
         let connectors = Arc::new(Store::default());
         let classes = Arc::new(Store::default());
         let templates = Arc::new(Store::default());
+        let (changes, _) = broadcast::channel(CHANGE_BACKLOG);
         let watchers = vec![
             tokio::spawn(keep_in_sync(
                 Api::<RawObject<ConnectorKind>>::all(client.clone()),
                 watcher::Config::default(),
                 Arc::clone(&connectors),
                 connector_entry,
+                Notifier::new(&changes, CatalogChange::connector),
             )),
             tokio::spawn(keep_in_sync(
                 Api::<RawObject<ClassKind>>::all(client.clone()),
                 watcher::Config::default(),
                 Arc::clone(&classes),
                 class_entry,
+                Notifier::new(&changes, CatalogChange::class),
             )),
             tokio::spawn(keep_in_sync(
                 Api::<ConfigMap>::namespaced(client.clone(), namespace),
@@ -128,6 +163,7 @@ impl KubeCatalog {
                     .fields(&format!("metadata.name={BUILTIN_OVERRIDES_CONFIGMAP}")),
                 Arc::clone(&templates),
                 templates_entry,
+                Notifier::new(&changes, CatalogChange::templates),
             )),
         ];
         KubeCatalog {
@@ -137,8 +173,16 @@ impl KubeCatalog {
             connectors,
             classes,
             templates,
+            changes,
             watchers,
         }
+    }
+
+    /// Changes seen by the watches from now on (not the initial listing).
+    /// A receiver that falls more than a few hundred changes behind gets
+    /// `Lagged` and should treat everything as changed.
+    pub fn subscribe(&self) -> broadcast::Receiver<CatalogChange> {
+        self.changes.subscribe()
     }
 
     /// Bounds each read-through GET (default [`DEFAULT_REQUEST_TIMEOUT`]).
@@ -288,7 +332,7 @@ impl<T> Default for Store<T> {
     }
 }
 
-impl<T> Store<T> {
+impl<T: SameContent> Store<T> {
     fn get(&self, key: &str) -> Option<Entry<T>> {
         let objects = self.objects.read().unwrap_or_else(|p| p.into_inner());
         objects.get(key).cloned()
@@ -303,22 +347,125 @@ impl<T> Store<T> {
         self.synced.load(Ordering::Acquire)
     }
 
-    fn apply(&self, key: String, entry: Entry<T>) {
+    /// Whether the object's content changed (a bare resourceVersion bump
+    /// does not count).
+    fn apply(&self, key: String, entry: Entry<T>) -> bool {
         let mut objects = self.objects.write().unwrap_or_else(|p| p.into_inner());
+        let unchanged = objects.get(&key).is_some_and(|old| same_entry(old, &entry));
         objects.insert(key, entry);
+        !unchanged
     }
 
-    fn delete(&self, key: &str) {
+    /// Whether there was such an object.
+    fn delete(&self, key: &str) -> bool {
         let mut objects = self.objects.write().unwrap_or_else(|p| p.into_inner());
-        objects.remove(key);
+        objects.remove(key).is_some()
     }
 
     /// A relist finished: its objects replace everything at once, so a
-    /// reader never sees a half-listed cache.
-    fn replace(&self, listed: HashMap<String, Entry<T>>) {
+    /// reader never sees a half-listed cache. Returns the keys whose object
+    /// appeared, changed or disappeared (what the watch missed while down).
+    fn replace(&self, listed: HashMap<String, Entry<T>>) -> Vec<String> {
         let mut objects = self.objects.write().unwrap_or_else(|p| p.into_inner());
+        let mut changed: Vec<String> = listed
+            .iter()
+            .filter(|(key, new)| !objects.get(*key).is_some_and(|old| same_entry(old, new)))
+            .map(|(key, _)| key.clone())
+            .collect();
+        changed.extend(
+            objects
+                .keys()
+                .filter(|key| !listed.contains_key(*key))
+                .cloned(),
+        );
         *objects = listed;
         self.synced.store(true, Ordering::Release);
+        changed
+    }
+}
+
+/// Equality of what templates and the driver read, ignoring the API
+/// server's bookkeeping, so that a no-op update does not re-render volumes.
+trait SameContent {
+    fn same_content(&self, other: &Self) -> bool;
+}
+
+impl SameContent for Connector {
+    fn same_content(&self, other: &Self) -> bool {
+        same_object(self.raw(), other.raw())
+    }
+}
+
+impl SameContent for ConnectorClass {
+    fn same_content(&self, other: &Self) -> bool {
+        same_object(self.raw(), other.raw())
+    }
+}
+
+impl SameContent for BTreeMap<String, String> {
+    fn same_content(&self, other: &Self) -> bool {
+        self == other
+    }
+}
+
+#[cfg(test)]
+impl SameContent for String {
+    fn same_content(&self, other: &Self) -> bool {
+        self == other
+    }
+}
+
+fn same_entry<T: SameContent>(a: &Entry<T>, b: &Entry<T>) -> bool {
+    match (a, b) {
+        (Ok(a), Ok(b)) => a.same_content(b),
+        (Err(a), Err(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// Metadata fields that change without the object meaning anything new.
+const BOOKKEEPING: [&str; 2] = ["resourceVersion", "managedFields"];
+
+fn same_object(a: &Json, b: &Json) -> bool {
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return a == b;
+    };
+    let fields_equal = a.len() == b.len()
+        && a.iter()
+            .all(|(key, value)| key == "metadata" || b.get(key) == Some(value));
+    let empty = serde_json::Map::new();
+    let meta = |object: &serde_json::Map<String, Json>| {
+        object
+            .get("metadata")
+            .and_then(Json::as_object)
+            .unwrap_or(&empty)
+            .iter()
+            .filter(|(key, _)| !BOOKKEEPING.contains(&key.as_str()))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect::<BTreeMap<_, _>>()
+    };
+    fields_equal && meta(a) == meta(b)
+}
+
+/// Sends a [`CatalogChange`] for a store key; nobody listening is fine.
+struct Notifier {
+    changes: broadcast::Sender<CatalogChange>,
+    change_for: fn(&str) -> CatalogChange,
+}
+
+impl Notifier {
+    fn new(
+        changes: &broadcast::Sender<CatalogChange>,
+        change_for: fn(&str) -> CatalogChange,
+    ) -> Self {
+        Notifier {
+            changes: changes.clone(),
+            change_for,
+        }
+    }
+
+    fn changed(&self, key: &str) {
+        let _ = self.changes.send((self.change_for)(key));
     }
 }
 
@@ -329,9 +476,11 @@ async fn keep_in_sync<K, T>(
     config: watcher::Config,
     store: Arc<Store<T>>,
     entry: fn(K) -> Option<(String, Entry<T>)>,
+    notifier: Notifier,
 ) where
     K: Resource + Clone + fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
     K::DynamicType: Default,
+    T: SameContent,
 {
     let kind = K::kind(&K::DynamicType::default()).into_owned();
     let events = watcher::watcher(api, config).default_backoff();
@@ -347,17 +496,25 @@ async fn keep_in_sync<K, T>(
             }
             Ok(Event::InitDone) => {
                 let count = listing.len();
-                store.replace(std::mem::take(&mut listing));
+                let first_sync = !store.is_synced();
+                let changed = store.replace(std::mem::take(&mut listing));
+                if !first_sync {
+                    changed.iter().for_each(|key| notifier.changed(key));
+                }
                 tracing::debug!(kind = %kind, count, "watch cache synced");
             }
             Ok(Event::Apply(object)) => {
                 if let Some((key, value)) = entry(object) {
-                    store.apply(key, value);
+                    if store.apply(key.clone(), value) {
+                        notifier.changed(&key);
+                    }
                 }
             }
             Ok(Event::Delete(object)) => {
                 if let Some((key, _)) = entry(object) {
-                    store.delete(&key);
+                    if store.delete(&key) {
+                        notifier.changed(&key);
+                    }
                 }
             }
             Err(err) => tracing::warn!(kind = %kind, error = %err, "watch failed; retrying"),
@@ -534,10 +691,35 @@ mod tests {
         store.apply("old".into(), Ok(Arc::new("x".into())));
         assert!(!store.is_synced());
         let listed = HashMap::from([("new".to_owned(), Ok(Arc::new("y".to_owned())))]);
-        store.replace(listed);
+        let mut changed = store.replace(listed);
+        changed.sort();
+        assert_eq!(changed, ["new", "old"]);
         assert!(store.is_synced());
         assert!(store.get("old").is_none());
         assert_eq!(store.get("new").unwrap().unwrap().as_str(), "y");
+    }
+
+    #[test]
+    fn a_resource_version_bump_alone_is_not_a_change() {
+        let store: Store<Connector> = Store::default();
+        let mut json = connector_json("git", "git");
+        let first = Connector::from_json(json.clone()).unwrap();
+        assert!(store.apply("default/git".into(), Ok(Arc::new(first))));
+        json["metadata"]["resourceVersion"] = json!("8");
+        let bumped = Connector::from_json(json.clone()).unwrap();
+        assert!(!store.apply("default/git".into(), Ok(Arc::new(bumped))));
+        json["spec"]["address"] = json!("https://moved.example.com");
+        let moved = Connector::from_json(json).unwrap();
+        assert!(store.apply("default/git".into(), Ok(Arc::new(moved))));
+    }
+
+    #[test]
+    fn a_label_change_is_a_change() {
+        let mut a = connector_json("git", "git");
+        let b = a.clone();
+        a["metadata"]["labels"] = json!({"team": "a"});
+        assert!(!same_object(&a, &b));
+        assert!(same_object(&b, &b.clone()));
     }
 
     #[test]
