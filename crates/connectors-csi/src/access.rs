@@ -22,6 +22,9 @@ use crate::volume::{ConnectorRef, PodInfo};
 const CONNECTOR_GROUP: &str = "connectors.alauda.io";
 const CONNECTOR_RESOURCE: &str = "connectors";
 
+/// How long one SubjectAccessReview may take before the check is Unavailable.
+pub const DEFAULT_REVIEW_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Why a pod may not use its connectors. Never holds a token.
 #[derive(Debug, thiserror::Error)]
 pub enum AccessError {
@@ -103,6 +106,7 @@ impl Default for DecisionCacheConfig {
 pub struct SubjectAccessReviewAccess {
     reviews: Api<SubjectAccessReview>,
     decisions: DecisionCache,
+    request_timeout: Duration,
 }
 
 impl SubjectAccessReviewAccess {
@@ -110,7 +114,15 @@ impl SubjectAccessReviewAccess {
         SubjectAccessReviewAccess {
             reviews: Api::all(client),
             decisions: DecisionCache::new(cache),
+            request_timeout: DEFAULT_REVIEW_TIMEOUT,
         }
+    }
+
+    /// Bounds each review (default [`DEFAULT_REVIEW_TIMEOUT`]): the client
+    /// itself has no read timeout, and a publish must not hang.
+    pub fn with_request_timeout(mut self, timeout: Duration) -> SubjectAccessReviewAccess {
+        self.request_timeout = timeout;
+        self
     }
 
     async fn check_one(&self, pod: &PodInfo, connector: &ConnectorRef) -> Result<(), AccessError> {
@@ -138,14 +150,23 @@ impl SubjectAccessReviewAccess {
         pod: &PodInfo,
         connector: &ConnectorRef,
     ) -> Result<Decision, AccessError> {
-        let answer = self
-            .reviews
-            .create(&PostParams::default(), &review_for(pod, connector))
-            .await
-            .map_err(|err| AccessError::Unavailable {
-                connector: connector.clone(),
-                reason: err.to_string(),
-            })?;
+        let review = review_for(pod, connector);
+        let answer = tokio::time::timeout(
+            self.request_timeout,
+            self.reviews.create(&PostParams::default(), &review),
+        )
+        .await
+        .map_err(|_| AccessError::Unavailable {
+            connector: connector.clone(),
+            reason: format!(
+                "the API server did not answer within {:?}",
+                self.request_timeout
+            ),
+        })?
+        .map_err(|err| AccessError::Unavailable {
+            connector: connector.clone(),
+            reason: err.to_string(),
+        })?;
         let status = answer.status.unwrap_or_default();
         if status.allowed {
             return Ok(Decision::Allowed);

@@ -350,3 +350,38 @@ async fn no_token_reaches_the_logs_even_at_trace_level() {
     );
     assert!(!failure.to_string().contains(requested.secret()));
 }
+
+#[tokio::test]
+async fn a_hanging_api_server_makes_review_and_token_request_unavailable_in_time() {
+    let server = FakeApiServer::start().await;
+    let access = access(&server, no_cache())
+        .await
+        .with_request_timeout(Duration::from_millis(300));
+    let tokens = KubeTokens::new(server.client().await, AUDIENCE)
+        .with_request_timeout(Duration::from_millis(300));
+    server.fail(Fault::Hang);
+    let started = std::time::Instant::now();
+
+    let denied = access
+        .check(&pod("team-a", "builder"), &[connector("team-a", "github")])
+        .await
+        .unwrap_err();
+    let refused = tokens
+        .token(&volume_request(None, "30m"))
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(denied, AccessError::Unavailable { .. }),
+        "{denied:?}"
+    );
+    assert!(
+        matches!(refused, TokenError::Unavailable { .. }),
+        "{refused:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -7,9 +7,14 @@ mod apiserver;
 use std::time::Duration;
 
 use apiserver::{FakeApiServer, Fault, Kind};
-use connectors_csi::catalog::kube::{CatalogChange, KubeCatalog};
+use std::sync::Arc;
+
+use connectors_csi::access::{Access, DecisionCacheConfig};
+use connectors_csi::catalog::kube::{
+    connect, kube_driver_parts, CatalogChange, ClusterSettings, KubeCatalog,
+};
 use connectors_csi::catalog::{Catalog, CatalogError};
-use connectors_csi::volume::ConnectorRef;
+use connectors_csi::volume::{ConnectorRef, PodInfo};
 use serde_json::{json, Value as Json};
 
 const DRIVER_NAMESPACE: &str = "connectors-system";
@@ -402,4 +407,42 @@ async fn subscribers_hear_of_what_changed_while_the_watch_was_down() {
         next_change(&mut changes).await,
         CatalogChange::Connector(reference("team-a", "github"))
     );
+}
+
+#[tokio::test]
+async fn the_cluster_parts_work_through_a_kubeconfig_file() {
+    let server = FakeApiServer::start().await;
+    server.apply(class("git"));
+    server.apply(connector("team-a", "github", "git", "https://github.com"));
+    server.allow("team-a", "builder", "team-a", "github");
+    let client = connect(Some(server.kubeconfig_path())).await.unwrap();
+    let settings = ClusterSettings {
+        namespace: DRIVER_NAMESPACE.into(),
+        audience: "connectors-proxy".into(),
+        decisions: DecisionCacheConfig::default(),
+        request_timeout: Duration::from_secs(2),
+    };
+
+    let parts = kube_driver_parts(client, &settings);
+    let catalog: Arc<dyn Catalog> = parts.catalog;
+    let access: Arc<dyn Access> = parts.access;
+
+    let refs = [reference("team-a", "github")];
+    assert_eq!(catalog.resolve(&refs).await.unwrap().len(), 1);
+    let pod = PodInfo {
+        name: "web-0".into(),
+        namespace: "team-a".into(),
+        uid: "u".into(),
+        service_account: "builder".into(),
+    };
+    access.check(&pod, &refs).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_missing_kubeconfig_file_is_named_in_the_error() {
+    let Err(err) = connect(Some(std::path::Path::new("/nonexistent/kubeconfig"))).await else {
+        panic!("a client from a missing file");
+    };
+
+    assert!(err.to_string().contains("/nonexistent/kubeconfig"), "{err}");
 }

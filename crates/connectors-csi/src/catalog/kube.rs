@@ -31,10 +31,9 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
 use super::{Catalog, CatalogError, ResolvedConnector, BUILTIN_OVERRIDES_CONFIGMAP};
-use crate::access::{Access, DecisionCacheConfig, SubjectAccessReviewAccess};
+use crate::access::{DecisionCacheConfig, SubjectAccessReviewAccess};
 use crate::model::{Connector, ConnectorClass, API_VERSION};
 use crate::tokens::request::KubeTokens;
-use crate::tokens::TokenSource;
 use crate::volume::ConnectorRef;
 
 /// Bound on a read-through GET: a publish must fail fast and be retried by
@@ -80,19 +79,43 @@ pub async fn connect(kubeconfig: Option<&Path>) -> Result<Client, ConnectError> 
     Client::try_from(config).map_err(ConnectError::Client)
 }
 
+/// What cluster mode needs besides the client.
+#[derive(Clone, Debug)]
+pub struct ClusterSettings {
+    /// The driver's own namespace (`POD_NAMESPACE` or `--namespace`), where
+    /// the templates ConfigMap lives.
+    pub namespace: String,
+    /// `--token-audience`: the audience of the tokens the proxy accepts.
+    pub audience: String,
+    pub decisions: DecisionCacheConfig,
+    /// Bound on each API call made during a publish.
+    pub request_timeout: Duration,
+}
+
 /// The cluster-mode implementations of the publish pipeline's seams, sharing
-/// one client: the watch-cached catalog (its watchers start now), the
-/// SubjectAccessReview check and the kubelet-or-TokenRequest token source.
-pub fn kube_driver_parts(
-    client: Client,
-    namespace: &str,
-    audience: &str,
-    decisions: DecisionCacheConfig,
-) -> (Arc<dyn Catalog>, Arc<dyn Access>, Arc<dyn TokenSource>) {
-    let catalog = KubeCatalog::start(client.clone(), namespace);
-    let access = SubjectAccessReviewAccess::new(client.clone(), decisions);
-    let tokens = KubeTokens::new(client, audience);
-    (Arc::new(catalog), Arc::new(access), Arc::new(tokens))
+/// one client. Concrete types, so the caller can also reach
+/// [`KubeCatalog::subscribe`] and [`KubeCatalog::cached_counts`]; each
+/// coerces to its `Arc<dyn …>`.
+pub struct ClusterParts {
+    pub catalog: Arc<KubeCatalog>,
+    pub access: Arc<SubjectAccessReviewAccess>,
+    pub tokens: Arc<KubeTokens>,
+}
+
+/// Builds the cluster-mode parts; the catalog's watchers start now, on the
+/// current tokio runtime.
+pub fn kube_driver_parts(client: Client, settings: &ClusterSettings) -> ClusterParts {
+    let timeout = settings.request_timeout;
+    let catalog =
+        KubeCatalog::start(client.clone(), &settings.namespace).with_request_timeout(timeout);
+    let access = SubjectAccessReviewAccess::new(client.clone(), settings.decisions)
+        .with_request_timeout(timeout);
+    let tokens = KubeTokens::new(client, settings.audience.clone()).with_request_timeout(timeout);
+    ClusterParts {
+        catalog: Arc::new(catalog),
+        access: Arc::new(access),
+        tokens: Arc::new(tokens),
+    }
 }
 
 /// Connectors, ConnectorClasses and the templates ConfigMap, watch-cached.

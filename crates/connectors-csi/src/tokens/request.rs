@@ -19,7 +19,11 @@ use crate::volume::{PodInfo, VolumeRequest};
 pub struct KubeTokens {
     client: Client,
     audience: String,
+    request_timeout: Duration,
 }
+
+/// How long one TokenRequest may take before it is Unavailable.
+pub const DEFAULT_TOKEN_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl KubeTokens {
     /// `audience`: the `--token-audience` the proxy expects.
@@ -27,20 +31,33 @@ impl KubeTokens {
         KubeTokens {
             client,
             audience: audience.into(),
+            request_timeout: DEFAULT_TOKEN_REQUEST_TIMEOUT,
         }
+    }
+
+    /// Bounds each TokenRequest (default [`DEFAULT_TOKEN_REQUEST_TIMEOUT`]):
+    /// the client itself has no read timeout, and a publish must not hang.
+    pub fn with_request_timeout(mut self, timeout: Duration) -> KubeTokens {
+        self.request_timeout = timeout;
+        self
     }
 
     async fn request(&self, pod: &PodInfo, lifetime: Duration) -> Result<Token, TokenError> {
         check_pod_identity(pod)?;
         let accounts: Api<ServiceAccount> = Api::namespaced(self.client.clone(), &pod.namespace);
-        let issued = accounts
-            .create_token_request(
-                &pod.service_account,
-                &PostParams::default(),
-                &token_request_for(pod, &self.audience, lifetime),
-            )
-            .await
-            .map_err(classify)?;
+        let asked = token_request_for(pod, &self.audience, lifetime);
+        let issued = tokio::time::timeout(
+            self.request_timeout,
+            accounts.create_token_request(&pod.service_account, &PostParams::default(), &asked),
+        )
+        .await
+        .map_err(|_| TokenError::Unavailable {
+            reason: format!(
+                "the API server did not answer the TokenRequest within {:?}",
+                self.request_timeout
+            ),
+        })?
+        .map_err(classify)?;
         let status = issued.status.ok_or_else(|| TokenError::Unavailable {
             reason: "the API server answered the TokenRequest without a status".to_owned(),
         })?;
