@@ -105,3 +105,16 @@ pub(crate) fn map_value(
 pub(crate) fn list_value(elem: ElemType, items: Vec<Value>) -> Value {
     Value::List(Arc::new(List { elem, items }))
 }
+
+/// Bytes as text the way Go's printing and JSON show a string holding
+/// invalid UTF-8: each byte outside a valid sequence becomes U+FFFD.
+pub(crate) fn go_lossy(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for _ in chunk.invalid() {
+            out.push('\u{FFFD}');
+        }
+    }
+    out
+}

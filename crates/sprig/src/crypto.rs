@@ -269,7 +269,7 @@ fn decrypt_aes(password: &str, crypt64: &str) -> Result<String, String> {
         ));
     }
     out.truncate(keep as usize);
-    Ok(String::from_utf8_lossy(&out).into_owned())
+    Ok(crate::args::go_lossy(&out))
 }
 
 #[cfg(test)]

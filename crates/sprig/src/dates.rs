@@ -134,7 +134,7 @@ fn parse_tzif(data: &[u8]) -> Option<ZoneInfo> {
             let end = tail.iter().position(|b| *b == 0).unwrap_or(tail.len());
             (
                 *off,
-                String::from_utf8_lossy(tail.get(..end).unwrap_or_default()).into_owned(),
+                crate::args::go_lossy(tail.get(..end).unwrap_or_default()),
             )
         })
         .collect();

@@ -22,12 +22,12 @@ pub(crate) fn register(m: &mut FuncMap) {
     };
     s1(m, "b64enc", |s| b64_encode(s.as_bytes()));
     s1(m, "b64dec", |s| match b64_decode(s) {
-        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Ok(b) => crate::args::go_lossy(&b),
         Err(e) => e,
     });
     s1(m, "b32enc", |s| b32_encode(s.as_bytes()));
     s1(m, "b32dec", |s| match b32_decode(s) {
-        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Ok(b) => crate::args::go_lossy(&b),
         Err(e) => e,
     });
     s1(m, "sha1sum", |s| hex(&sha1::Sha1::digest(s.as_bytes())));

@@ -398,7 +398,7 @@ impl Parser<'_> {
             let c = self.peek().ok_or(SyntaxErr::Eof)?;
             self.pos += 1;
             match c {
-                b'"' => return Ok(String::from_utf8_lossy(&out).into_owned()),
+                b'"' => return Ok(crate::args::go_lossy(&out)),
                 b'\\' => {
                     let e = self.peek().ok_or(SyntaxErr::Eof)?;
                     self.pos += 1;

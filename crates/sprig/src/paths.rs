@@ -118,7 +118,7 @@ fn expand_empty_env(s: &str) -> String {
         j += 1;
     }
     out.extend_from_slice(b.get(i..).unwrap_or_default());
-    String::from_utf8_lossy(&out).into_owned()
+    crate::args::go_lossy(&out)
 }
 
 /// Go's `getShellName`: (length of the name, bytes consumed).

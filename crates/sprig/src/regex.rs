@@ -123,20 +123,80 @@ fn backquote(s: &str) -> String {
 
 /// Compiles a Go (RE2) pattern.
 fn compile(pattern: &str) -> Result<Regex, String> {
-    Regex::new(&translate(pattern)).map_err(|e| {
-        let detail = match &e {
-            regex::Error::Syntax(s) => s
-                .lines()
-                .rev()
-                .find(|l| l.starts_with("error:"))
-                .map_or_else(
-                    || s.clone(),
-                    |l| l.trim_start_matches("error: ").to_string(),
-                ),
-            other => other.to_string(),
-        };
-        format!("error parsing regexp: {detail}: {}", backquote(pattern))
-    })
+    Regex::new(&translate(pattern)).map_err(|e| go_syntax_error(pattern, &e))
+}
+
+/// The error Go's `regexp/syntax` gives for a pattern Rust rejects, from
+/// the parse error's kind and span.
+fn go_syntax_error(pattern: &str, e: &regex::Error) -> String {
+    use regex_syntax::ast::ErrorKind as K;
+    let fallback = || match e {
+        regex::Error::Syntax(s) => s
+            .lines()
+            .rev()
+            .find(|l| l.starts_with("error:"))
+            .map_or_else(
+                || s.clone(),
+                |l| l.trim_start_matches("error: ").to_string(),
+            ),
+        other => other.to_string(),
+    };
+    let Err(err) = regex_syntax::ast::parse::Parser::new().parse(pattern) else {
+        return format!(
+            "error parsing regexp: {}: {}",
+            fallback(),
+            backquote(pattern)
+        );
+    };
+    let span = err.span();
+    let text = pattern
+        .get(span.start.offset..span.end.offset)
+        .unwrap_or_default();
+    let rest = pattern.get(span.start.offset..).unwrap_or_default();
+    let (what, frag) = match err.kind() {
+        K::GroupUnclosed => ("missing closing )", pattern),
+        K::GroupUnopened => ("unexpected )", pattern),
+        K::ClassUnclosed => ("missing closing ]", rest),
+        K::RepetitionMissing => {
+            let op = if text.is_empty() {
+                match rest.chars().next() {
+                    Some('{') => rest
+                        .find('}')
+                        .map_or(rest, |i| rest.get(..=i).unwrap_or(rest)),
+                    Some(c) => rest.get(..c.len_utf8()).unwrap_or_default(),
+                    None => "",
+                }
+            } else {
+                text
+            };
+            ("missing argument to repetition operator", op)
+        }
+        K::EscapeUnrecognized => ("invalid escape sequence", text),
+        K::EscapeUnexpectedEof => ("trailing backslash at end of expression", ""),
+        K::ClassRangeInvalid => ("invalid character class range", text),
+        K::RepetitionCountInvalid => ("invalid repeat count", text),
+        K::GroupNameInvalid | K::GroupNameEmpty | K::GroupNameDuplicate { .. } => {
+            // Go quotes the group opening up to its closing `>`.
+            let head = pattern.get(..span.start.offset).unwrap_or_default();
+            let from = head.rfind("(?").unwrap_or(0);
+            let to = pattern
+                .get(span.start.offset..)
+                .and_then(|r| r.find('>'))
+                .map_or(pattern.len(), |i| span.start.offset + i + 1);
+            (
+                "invalid named capture",
+                pattern.get(from..to).unwrap_or_default(),
+            )
+        }
+        _ => {
+            return format!(
+                "error parsing regexp: {}: {}",
+                fallback(),
+                backquote(pattern)
+            )
+        }
+    };
+    format!("error parsing regexp: {what}: {}", backquote(frag))
 }
 
 /// Rewrites Go's ASCII-only Perl classes into explicit ASCII classes.
@@ -238,9 +298,22 @@ mod tests {
 
     #[test]
     fn compile_errors_name_the_pattern() {
-        let e = compile("(").unwrap_err();
-        assert!(e.starts_with("error parsing regexp: "), "{e}");
-        assert!(e.ends_with(": `(`"), "{e}");
+        assert_eq!(
+            compile("(").unwrap_err(),
+            "error parsing regexp: missing closing ): `(`"
+        );
+        assert_eq!(
+            compile("a)").unwrap_err(),
+            "error parsing regexp: unexpected ): `a)`"
+        );
+        assert_eq!(
+            compile("x[a-").unwrap_err(),
+            "error parsing regexp: missing closing ]: `[a-`"
+        );
+        assert_eq!(
+            compile("*a").unwrap_err(),
+            "error parsing regexp: missing argument to repetition operator: `*`"
+        );
         assert_eq!(quote_meta("a.b*c"), "a\\.b\\*c");
     }
 }

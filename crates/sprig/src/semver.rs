@@ -254,6 +254,15 @@ impl Object for Version {
     }
 
     fn member(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
+        // Methods with pointer receivers are not callable on a (returned,
+        // unaddressable) `semver.Version` value.
+        let pointer_only = matches!(
+            name,
+            "Original" | "LessThan" | "GreaterThan" | "Equal" | "Compare"
+        );
+        if pointer_only && !self.pointer {
+            return None;
+        }
         let s = |x: &str| Some(Ok(Value::str(x)));
         let with_arg = |f: &dyn Fn(&Version) -> Value| Some(version_arg(args, 0).map(|o| f(&o)));
         match name {

@@ -383,7 +383,7 @@ fn shuffle(s: &str) -> Result<String, String> {
 /// through a character is replaced by U+FFFD here).
 fn byte_slice(s: &str, from: usize, to: usize) -> String {
     let b = s.as_bytes();
-    String::from_utf8_lossy(b.get(from..to).unwrap_or_default()).into_owned()
+    crate::args::go_lossy(b.get(from..to).unwrap_or_default())
 }
 
 fn abbreviate_full(s: &str, offset: i64, width: i64) -> String {
@@ -592,7 +592,7 @@ fn wrap_custom(s: &str, width: i64, newline: &str, wrap_long: bool) -> String {
         }
     }
     out.extend_from_slice(b.get(offset..).unwrap_or_default());
-    String::from_utf8_lossy(&out).into_owned()
+    crate::args::go_lossy(&out)
 }
 
 /// Go's `strconv.Quote` (`%q` of a string).

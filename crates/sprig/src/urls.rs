@@ -155,10 +155,7 @@ fn unhex(c: u8) -> u8 {
 }
 
 fn escape_error(s: &[u8]) -> String {
-    format!(
-        "invalid URL escape {}",
-        go_quote(&String::from_utf8_lossy(s))
-    )
+    format!("invalid URL escape {}", go_quote(&crate::args::go_lossy(s)))
 }
 
 /// Go's `unescape`.
@@ -219,7 +216,7 @@ fn unescape(s: &str, mode: Mode) -> Result<String, String> {
             i += 1;
         }
     }
-    Ok(String::from_utf8_lossy(&out).into_owned())
+    Ok(crate::args::go_lossy(&out))
 }
 
 /// Go's `escape`.
