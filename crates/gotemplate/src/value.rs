@@ -102,7 +102,10 @@ impl Value {
 
     /// A `[]interface{}`.
     pub fn list(items: Vec<Value>) -> Value {
-        Value::List(Arc::new(List { elem: ElemType::Any, items }))
+        Value::List(Arc::new(List {
+            elem: ElemType::Any,
+            items,
+        }))
     }
 
     /// A `[]string`.
@@ -115,7 +118,10 @@ impl Value {
 
     /// A `map[string]interface{}`.
     pub fn map(entries: BTreeMap<Arc<str>, Value>) -> Value {
-        Value::Map(Arc::new(Map { elem: ElemType::Any, entries }))
+        Value::Map(Arc::new(Map {
+            elem: ElemType::Any,
+            entries,
+        }))
     }
 
     /// Go's `%T` of the value (`<nil>` for the nil interface).

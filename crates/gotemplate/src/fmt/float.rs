@@ -1,0 +1,172 @@
+//! Go's `strconv.FormatFloat` for the `e`, `f`, `g` verbs: shortest
+//! round-trip digits or correctly rounded to a precision.
+
+/// Decimal digits of `|x|` as Go's `decimalSlice`: `0.d1d2d3… × 10^dp`,
+/// no trailing zeros; zero has no digits.
+struct Decimal {
+    digits: Vec<u8>,
+    dp: i32,
+}
+
+impl Decimal {
+    /// From Rust's `{:e}` rendering (`d.ddde±x`), which is either shortest
+    /// round-trip or correctly rounded, like Go's.
+    fn from_exp_form(s: &str) -> Decimal {
+        let (mant, exp) = s.split_once('e').unwrap_or((s, "0"));
+        let exp: i32 = exp.parse().unwrap_or(0);
+        let mut digits: Vec<u8> = mant.bytes().filter(u8::is_ascii_digit).collect();
+        while digits.last() == Some(&b'0') {
+            digits.pop();
+        }
+        if digits.is_empty() {
+            return Decimal { digits, dp: 0 };
+        }
+        Decimal {
+            digits,
+            dp: exp + 1,
+        }
+    }
+
+    fn shortest(x: f64) -> Decimal {
+        Decimal::from_exp_form(&format!("{:e}", x.abs()))
+    }
+
+    fn significant(x: f64, n: usize) -> Decimal {
+        Decimal::from_exp_form(&format!("{:.*e}", n.saturating_sub(1), x.abs()))
+    }
+
+    fn nd(&self) -> i32 {
+        self.digits.len() as i32
+    }
+}
+
+/// `strconv.FormatFloat(x, verb, prec, 64)` for verbs e E f g G (others
+/// fall back to `g`). The result has a leading `-` when negative.
+pub(super) fn format(x: f64, verb: char, prec: i32) -> String {
+    if x.is_nan() {
+        return "NaN".to_string();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "+Inf" } else { "-Inf" }.to_string();
+    }
+    let mut out = String::new();
+    if x.is_sign_negative() {
+        out.push('-');
+    }
+    match verb {
+        'e' | 'E' => {
+            let d = if prec < 0 {
+                Decimal::shortest(x)
+            } else {
+                Decimal::significant(x, prec as usize + 1)
+            };
+            let p = if prec < 0 { (d.nd() - 1).max(0) } else { prec };
+            fmt_e(&mut out, &d, p, verb);
+        }
+        'f' | 'F' => {
+            if prec < 0 {
+                let d = Decimal::shortest(x);
+                fmt_f(&mut out, &d, (d.nd() - d.dp).max(0));
+            } else {
+                out.push_str(&format!("{:.*}", prec as usize, x.abs()));
+            }
+        }
+        _ => {
+            let upper = verb == 'G';
+            let shortest = prec < 0;
+            let (d, mut prec) = if shortest {
+                let d = Decimal::shortest(x);
+                let n = d.nd();
+                (d, n)
+            } else {
+                let p = if prec == 0 { 1 } else { prec };
+                (Decimal::significant(x, p as usize), p)
+            };
+            let mut eprec = prec;
+            if eprec > d.nd() && d.nd() >= d.dp {
+                eprec = d.nd();
+            }
+            if shortest {
+                eprec = 6;
+            }
+            let exp = d.dp - 1;
+            if exp < -4 || exp >= eprec {
+                if prec > d.nd() {
+                    prec = d.nd();
+                }
+                fmt_e(
+                    &mut out,
+                    &d,
+                    (prec - 1).max(0),
+                    if upper { 'E' } else { 'e' },
+                );
+            } else {
+                if prec > d.dp {
+                    prec = d.nd();
+                }
+                fmt_f(&mut out, &d, (prec - d.dp).max(0));
+            }
+        }
+    }
+    out
+}
+
+/// `d.ddddde±dd`
+fn fmt_e(out: &mut String, d: &Decimal, prec: i32, verb: char) {
+    out.push(d.digits.first().map_or('0', |c| *c as char));
+    if prec > 0 {
+        out.push('.');
+        let mut i = 1usize;
+        let m = (d.digits.len()).min(prec as usize + 1);
+        while i < m {
+            out.push(d.digits[i] as char);
+            i += 1;
+        }
+        while i <= prec as usize {
+            out.push('0');
+            i += 1;
+        }
+    }
+    out.push(if verb == 'E' { 'E' } else { 'e' });
+    let mut exp = d.dp - 1;
+    if d.digits.is_empty() {
+        exp = 0;
+    }
+    if exp < 0 {
+        out.push('-');
+        exp = -exp;
+    } else {
+        out.push('+');
+    }
+    if exp < 10 {
+        out.push('0');
+    }
+    out.push_str(&exp.to_string());
+}
+
+/// `ddd.ddd`
+fn fmt_f(out: &mut String, d: &Decimal, prec: i32) {
+    if d.dp > 0 {
+        let m = d.digits.len().min(d.dp as usize);
+        for c in &d.digits[..m] {
+            out.push(*c as char);
+        }
+        for _ in m..d.dp as usize {
+            out.push('0');
+        }
+    } else {
+        out.push('0');
+    }
+    if prec > 0 {
+        out.push('.');
+        for i in 1..=prec {
+            let j = d.dp + i - 1;
+            let c = if j >= 0 && (j as usize) < d.digits.len() {
+                d.digits[j as usize] as char
+            } else {
+                '0'
+            };
+            out.push(c);
+        }
+    }
+}

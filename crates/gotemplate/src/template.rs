@@ -1,0 +1,75 @@
+//! The public face of the engine: a parsed [`Template`] and the [`Limits`]
+//! of one execution.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::func::FuncMap;
+use crate::parse::{self, Trees};
+use crate::value::Value;
+
+/// Bounds on one execution, so a template cannot take the node down.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes `execute` may append to its output.
+    pub max_output_bytes: usize,
+    /// Wall-clock time `execute` may run (checked every few steps).
+    pub timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_output_bytes: 4 * 1024 * 1024,
+            timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// A parsed template with its `define`d and `block` templates; parse once,
+/// execute many times, from many threads.
+#[derive(Clone)]
+pub struct Template {
+    name: Arc<str>,
+    source: Arc<str>,
+    trees: Arc<Trees>,
+}
+
+impl std::fmt::Debug for Template {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Template")
+            .field("name", &self.name)
+            .field("bytes", &self.source.len())
+            .finish()
+    }
+}
+
+impl Template {
+    /// Go's `template.New(name).Funcs(funcs).Parse(source)`; `name`
+    /// appears in errors like Go: `template: NAME:3: ...`.
+    pub fn parse(name: &str, source: &str, funcs: &Arc<FuncMap>) -> Result<Template, Error> {
+        let trees = parse::parse(name, source, funcs)?;
+        Ok(Template {
+            name: Arc::from(name),
+            source: Arc::from(source),
+            trees: Arc::new(trees),
+        })
+    }
+
+    /// Go's `Execute`: appends to `out`; on error `out` keeps what was
+    /// written before the error, as Go's buffer does.
+    pub fn execute(&self, data: &Value, out: &mut String, limits: &Limits) -> Result<(), Error> {
+        crate::exec::execute(&self.trees, &self.name, &self.source, data, out, limits)
+    }
+
+    /// The name given to [`Template::parse`].
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether a template of that name was defined (the main one included).
+    pub fn has_template(&self, name: &str) -> bool {
+        self.trees.contains_key(name)
+    }
+}
