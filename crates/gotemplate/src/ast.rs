@@ -58,6 +58,8 @@ pub(crate) struct Number {
     pub int: i64,
     pub uint: u64,
     pub float: f64,
+    /// Imaginary part of a complex constant (`float` is the real part).
+    pub imag: f64,
 }
 
 /// An operand of a command.

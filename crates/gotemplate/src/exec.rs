@@ -120,10 +120,6 @@ impl<'t> Exec<'t, '_> {
         };
         let mut context = String::new();
         self.node.write(&mut context);
-        if let Some((cut, _)) = context.char_indices().nth(20) {
-            context.truncate(cut);
-            context.push_str("...");
-        }
         Flow::Err(Error::new(
             ErrorKind::Exec,
             format!(
@@ -441,7 +437,10 @@ impl<'t> Exec<'t, '_> {
             && !n.text.contains(['p', 'P']);
         let is_rune = n.text.starts_with('\'');
         if n.is_complex {
-            return Err(self.err(format!("complex constant {} is not supported", n.text)));
+            // No complex values in the data model: the constant prints as Go
+            // prints a complex128.
+            let shown = crate::fmt::complex_string(n.float, n.imag);
+            return Ok(Ev::Plain(Value::string(shown)));
         }
         if n.is_float && !is_hex_int && !is_rune && n.text.contains(['.', 'e', 'E', 'p', 'P']) {
             return Ok(Ev::Plain(Value::Float(n.float)));

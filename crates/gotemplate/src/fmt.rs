@@ -67,6 +67,17 @@ pub(crate) fn write_value(out: &mut String, v: &Value) {
     }
 }
 
+/// How Go's `%v` prints a `complex128`: `(1+2i)`.
+pub(crate) fn complex_string(re: f64, im: f64) -> String {
+    let mut out = String::from("(");
+    let mut p = Printer::new(&mut out);
+    p.fmt_float(re, 'g', -1);
+    p.f.plus = true;
+    p.fmt_float(im, 'g', -1);
+    out.push_str("i)");
+    out
+}
+
 fn push_int(out: &mut String, i: i64) {
     use std::fmt::Write;
     let _ = write!(out, "{i}");

@@ -138,6 +138,7 @@ fn char_constant(text: &str) -> Result<Number, String> {
         int: v,
         uint: v as u64,
         float: v as f64,
+        imag: 0.0,
     })
 }
 
@@ -310,6 +311,34 @@ fn in_u64(f: f64) -> bool {
     (0.0..1.844_674_407_370_955_161_6e19).contains(&f)
 }
 
+/// `re±imi` as the lexer's complex item.
+fn split_complex(text: &str) -> Option<(f64, f64)> {
+    let body = text.strip_suffix('i')?;
+    let b = body.as_bytes();
+    let cut = (1..b.len())
+        .rev()
+        .find(|&i| matches!(b[i], b'+' | b'-') && !matches!(b[i - 1] | 0x20, b'e' | b'p'))?;
+    let re = parse_float(&body[..cut])?;
+    let im = parse_float(&body[cut..])?;
+    Some((re, im))
+}
+
+/// Go's `simplifyComplex`: a complex constant with no imaginary part is
+/// also a float (and maybe an integer).
+fn simplify_complex(n: &mut Number) {
+    n.is_float = n.imag == 0.0;
+    if n.is_float {
+        if in_i64(n.float) && (n.float as i64) as f64 == n.float {
+            n.is_int = true;
+            n.int = n.float as i64;
+        }
+        if in_u64(n.float) && (n.float as u64) as f64 == n.float {
+            n.is_uint = true;
+            n.uint = n.float as u64;
+        }
+    }
+}
+
 /// Go's `newNumber`: which of int, uint, float (or complex) the constant is.
 pub(crate) fn number(text: &str, is_char: bool, is_complex_item: bool) -> Result<Number, String> {
     if is_char {
@@ -324,19 +353,21 @@ pub(crate) fn number(text: &str, is_char: bool, is_complex_item: bool) -> Result
         int: 0,
         uint: 0,
         float: 0.0,
+        imag: 0.0,
     };
     if is_complex_item {
+        let (re, im) = split_complex(text).ok_or_else(|| "expected integer".to_string())?;
+        n.float = re;
+        n.imag = im;
         n.is_complex = true;
+        simplify_complex(&mut n);
         return Ok(n);
     }
     if let Some(imag) = text.strip_suffix('i') {
         if let Some(f) = parse_float(imag) {
+            n.imag = f;
             n.is_complex = true;
-            if f == 0.0 {
-                n.is_float = true;
-                n.is_int = true;
-                n.is_uint = true;
-            }
+            simplify_complex(&mut n);
             return Ok(n);
         }
     }
