@@ -139,7 +139,7 @@ impl<'t> Exec<'t, '_> {
 
     fn step(&mut self) -> R<()> {
         self.steps += 1;
-        if self.steps % CLOCK_EVERY == 0 && self.start.elapsed() > self.limits.timeout {
+        if self.steps.is_multiple_of(CLOCK_EVERY) && self.start.elapsed() > self.limits.timeout {
             return Err(self.limit_err(
                 ErrorKind::Timeout,
                 format!(
@@ -265,29 +265,25 @@ impl<'t> Exec<'t, '_> {
         let val = self.eval_pipeline(dot, &r.pipe)?;
         let mark = self.vars.len();
         match val.indirect() {
-            None => {}
-            Some(Value::List(l)) => {
-                if !l.items.is_empty() {
-                    let l: Arc<List> = l.clone();
-                    for (i, item) in l.items.iter().enumerate() {
-                        let elem = Ev::from_elem(item.clone(), l.elem);
-                        let index = Ev::Plain(Value::Int(i as i64));
-                        self.one_iteration(r, mark, elem, index)?;
-                    }
-                    return Ok(());
+            Some(Value::List(l)) if !l.items.is_empty() => {
+                let l: Arc<List> = l.clone();
+                for (i, item) in l.items.iter().enumerate() {
+                    let elem = Ev::from_elem(item.clone(), l.elem);
+                    let index = Ev::Plain(Value::Int(i as i64));
+                    self.one_iteration(r, mark, elem, index)?;
                 }
+                return Ok(());
             }
-            Some(Value::Map(m)) => {
-                if !m.entries.is_empty() {
-                    let m: Arc<Map> = m.clone();
-                    for (k, v) in m.entries.iter() {
-                        let elem = Ev::from_elem(v.clone(), m.elem);
-                        let key = Ev::Plain(Value::Str(k.clone()));
-                        self.one_iteration(r, mark, elem, key)?;
-                    }
-                    return Ok(());
+            Some(Value::Map(m)) if !m.entries.is_empty() => {
+                let m: Arc<Map> = m.clone();
+                for (k, v) in m.entries.iter() {
+                    let elem = Ev::from_elem(v.clone(), m.elem);
+                    let key = Ev::Plain(Value::Str(k.clone()));
+                    self.one_iteration(r, mark, elem, key)?;
                 }
+                return Ok(());
             }
+            None | Some(Value::List(_) | Value::Map(_)) => {}
             Some(v) => {
                 let shown = crate::fmt::sprint(std::slice::from_ref(v));
                 return Err(self.err(format!("range can't iterate over {shown}")));
@@ -649,7 +645,7 @@ impl<'t> Exec<'t, '_> {
         }
         if let Some(fv) = fin {
             let p = match f.variadic {
-                Some(v) if num_in - 1 >= fixed => v,
+                Some(v) if num_in > fixed => v,
                 _ => f.params.get(num_in - 1).copied().unwrap_or(Param::Any),
             };
             argv.push(self.validate_type(fv, p)?);

@@ -299,11 +299,7 @@ impl<'a> Printer<'a> {
         if self.f.sharp {
             match base {
                 2 => buf.extend_from_slice(b"b0"),
-                8 => {
-                    if buf.last() != Some(&b'0') {
-                        buf.push(b'0');
-                    }
-                }
+                8 if buf.last() != Some(&b'0') => buf.push(b'0'),
                 16 => {
                     buf.push(digits[16]);
                     buf.push(b'0');

@@ -304,11 +304,11 @@ fn parse_hex_float(s: &str) -> Option<f64> {
 }
 
 fn in_i64(f: f64) -> bool {
-    (-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&f)
+    (-(2f64.powi(63))..2f64.powi(63)).contains(&f)
 }
 
 fn in_u64(f: f64) -> bool {
-    (0.0..1.844_674_407_370_955_161_6e19).contains(&f)
+    (0.0..2f64.powi(64)).contains(&f)
 }
 
 /// `re±imi` as the lexer's complex item.
