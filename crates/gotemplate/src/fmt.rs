@@ -137,8 +137,13 @@ impl<'a> Printer<'a> {
 
     fn print_arg(&mut self, v: &Value, verb: char) {
         if verb == 'T' {
+            if let Value::Nil = v {
+                self.pad("<nil>");
+                return;
+            }
             let name = v.type_name();
-            self.pad(&name);
+            let shown = self.truncate(&name);
+            self.pad(shown);
             return;
         }
         match v {
@@ -229,10 +234,8 @@ impl<'a> Printer<'a> {
             _ => {
                 self.buf.push_str(&v.type_name());
                 self.buf.push('=');
-                let saved = self.f;
-                self.f = Flags::default();
+                // Go prints the operand with 'v' but keeps the flags.
                 self.print_value(v, 'v', 0);
-                self.f = saved;
             }
         }
         self.buf.push(')');

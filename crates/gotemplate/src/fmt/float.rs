@@ -54,6 +54,8 @@ pub(super) fn format(x: f64, verb: char, prec: i32) -> String {
         out.push('-');
     }
     match verb {
+        'b' => fmt_binary(&mut out, x),
+        'x' | 'X' => fmt_hex(&mut out, x, prec, verb),
         'e' | 'E' => {
             let d = if prec < 0 {
                 Decimal::shortest(x)
@@ -169,4 +171,91 @@ fn fmt_f(out: &mut String, d: &Decimal, prec: i32) {
             out.push(c);
         }
     }
+}
+
+/// The IEEE fields of `|x|`: integer mantissa and binary exponent such that
+/// `|x| = mant × 2^(exp - 52)`, denormals included.
+fn fields(x: f64) -> (u64, i32) {
+    let bits = x.to_bits();
+    let mut exp = ((bits >> 52) & 0x7ff) as i32;
+    let mut mant = bits & ((1u64 << 52) - 1);
+    if exp == 0 {
+        exp += 1;
+    } else {
+        mant |= 1u64 << 52;
+    }
+    (mant, exp - 1023)
+}
+
+/// `%b`: `mantissa p±exponent`, the exponent of two applying to the integer.
+fn fmt_binary(out: &mut String, x: f64) {
+    let (mant, exp) = fields(x);
+    let exp = exp - 52;
+    out.push_str(&mant.to_string());
+    out.push('p');
+    if exp >= 0 {
+        out.push('+');
+    }
+    out.push_str(&exp.to_string());
+}
+
+/// `%x`: `0x1.8p+01`, hex digits of the mantissa, rounded (half to even)
+/// to `prec` digits when a precision is given.
+fn fmt_hex(out: &mut String, x: f64, prec: i32, verb: char) {
+    let (mut mant, mut exp) = fields(x);
+    if mant == 0 {
+        exp = 0;
+    }
+    // Leading 1 at bit 60, four bits per hex digit after it.
+    mant <<= 60 - 52;
+    while mant != 0 && mant & (1u64 << 60) == 0 {
+        mant <<= 1;
+        exp -= 1;
+    }
+    if (0..15).contains(&prec) {
+        let shift = (prec * 4) as u32;
+        let extra = (mant << shift) & ((1u64 << 60) - 1);
+        mant >>= 60 - shift;
+        if extra | (mant & 1) > 1u64 << 59 {
+            mant += 1;
+        }
+        mant <<= 60 - shift;
+        if mant & (1u64 << 61) != 0 {
+            mant >>= 1;
+            exp += 1;
+        }
+    }
+    let digits: &[u8; 16] = if verb == 'X' {
+        b"0123456789ABCDEF"
+    } else {
+        b"0123456789abcdef"
+    };
+    out.push('0');
+    out.push(verb);
+    out.push(if (mant >> 60) & 1 == 1 { '1' } else { '0' });
+    mant <<= 4;
+    if prec < 0 && mant != 0 {
+        out.push('.');
+        while mant != 0 {
+            out.push(digits[((mant >> 60) & 15) as usize] as char);
+            mant <<= 4;
+        }
+    } else if prec > 0 {
+        out.push('.');
+        for _ in 0..prec {
+            out.push(digits[((mant >> 60) & 15) as usize] as char);
+            mant <<= 4;
+        }
+    }
+    out.push(if verb == 'X' { 'P' } else { 'p' });
+    if exp < 0 {
+        out.push('-');
+        exp = -exp;
+    } else {
+        out.push('+');
+    }
+    if exp < 10 {
+        out.push('0');
+    }
+    out.push_str(&exp.to_string());
 }

@@ -277,5 +277,22 @@ c("data_root_null", "{{.}} {{.x}}", None)
 c("data_root_number", "{{.}} {{.x}}", 2.5)
 c("data_root_list_field", "{{.x}}", [1])
 
+# fmt matrix: every verb with every flag over values of every type
+VALS = ["7", "-7", ".n", ".f", ".neg", ".big", ".small", "0.1", "1e21", "123456789.0", ".s", ".uni",
+        ".empty", ".t", ".nul", ".missing", ".strs", ".nums", ".m", "'x'", "-0.0", ".zero"]
+for verb in "vdsqxXobeEfFgGtcUT":
+    for flag in ["", "+", "-8", "08", "#", " ", ".3", "8.2", "+.1", "#-10", "x"]:
+        if flag == "x":
+            flag = "[1]"
+        fmtstr = "|".join("%" + flag + verb for _ in VALS)
+        c("fmt_%s_%s" % (verb, flag), "{{printf %s %s}}" % (json.dumps(fmtstr), " ".join(VALS)))
+c("fmt_floats_shortest", "{{printf \"%v %v %v %v %v %v %v\" 0.1 0.2 0.3 1.1 2.675 1e-7 5e-324}} {{print 100.0 1e5 1e6 12345678.9 0.000012}}")
+c("fmt_float_rounding", "{{printf \"%.1f %.1f %.1f %.2f %.0f %.3e %.2e\" 0.05 0.15 0.25 1.005 -0.5 1.0005 9.995}}")
+c("fmt_width_star_neg", "{{printf \"%*s|%-*s|\" -5 \"a\" 3 \"b\"}}")
+c("fmt_prec_star_bad", "{{printf \"%.*d|%*d\" \"x\" 5 1.5 6}}")
+c("fmt_index_reorder", "{{printf \"%[2]*[1]d|%[3]v %v\" 12 5 \"z\" \"extra\"}}")
+c("fmt_sharp_v_all", "{{printf \"%#v|%#v|%#v|%#v|%#v|%#v\" .s .n .f .nul .strs .em}}")
+c("fmt_plus_v_nested", "{{printf \"%+v|%v\" .nested .k8s}}")
+c("fmt_unicode_q", "{{printf \"%q|%+q|%x|%U|%#U|%c\" \"\\u00a0\\u200b\\x01\" \"é\" \"é\" 233 233 233}}")
 json.dump(T, open("cases.json", "w"), indent=1, ensure_ascii=False)
 print(len(T), "cases")
