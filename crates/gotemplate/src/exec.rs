@@ -51,6 +51,12 @@ pub(crate) struct Exec<'t, 'o> {
     stack_top: usize,
 }
 
+/// The name `$`, shared rather than allocated per execution.
+fn dollar() -> Arc<str> {
+    static DOLLAR: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+    DOLLAR.get_or_init(|| Arc::from("$")).clone()
+}
+
 fn stack_addr() -> usize {
     let marker = 0u8;
     std::ptr::addr_of!(marker) as usize
@@ -67,13 +73,16 @@ pub(crate) fn execute(
 ) -> Result<(), Error> {
     let dot = Ev::from_data(data);
     let out_start = out.len();
+    out.reserve(source.len());
+    let mut vars = Vec::with_capacity(8);
+    vars.push((dollar(), dot.clone()));
     let mut s = Exec {
         trees,
         parse_name: name,
         source,
         tmpl_name: name.clone(),
         node: At::None,
-        vars: vec![(Arc::from("$"), dot.clone())],
+        vars,
         var_base: 0,
         depth: 0,
         out,
@@ -329,7 +338,7 @@ impl<'t> Exec<'t, '_> {
         let saved_name = std::mem::replace(&mut self.tmpl_name, t.name.clone());
         let saved_base = self.var_base;
         let base = self.vars.len();
-        self.vars.push((Arc::from("$"), new_dot.clone()));
+        self.vars.push((dollar(), new_dot.clone()));
         self.var_base = base;
         self.depth += 1;
         let r = self.walk(&new_dot, tree);

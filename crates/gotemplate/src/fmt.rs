@@ -60,6 +60,13 @@ pub(crate) fn write_value(out: &mut String, v: &Value) {
         Value::Str(s) => out.push_str(s),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Int(i) | Value::Int64(i) => push_int(out, *i),
+        // Integral floats below 1e6 print as integers under `%g` shortest;
+        // skipping the digit generation is the common case for JSON data.
+        Value::Float(x)
+            if x.fract() == 0.0 && x.abs() < 1e6 && !(*x == 0.0 && x.is_sign_negative()) =>
+        {
+            push_int(out, *x as i64)
+        }
         _ => {
             let mut p = Printer::new(out);
             p.print_arg(v, 'v');
