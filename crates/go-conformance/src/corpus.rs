@@ -147,3 +147,19 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, CorpusErr
         source,
     })
 }
+
+/// Areas left out of timings: key generation and bcrypt take milliseconds
+/// per call and would drown the engine's own cost.
+pub const UNTIMED_AREAS: &[&str] = &["sprig_crypto"];
+
+/// The cases worth timing: those Go renders without error, outside
+/// [`UNTIMED_AREAS`] (`scripts/bench-vs-go.sh` selects the same ones).
+pub fn timed_cases(suites: &[Suite]) -> Vec<Case> {
+    suites
+        .iter()
+        .filter(|suite| !UNTIMED_AREAS.contains(&suite.area.as_str()))
+        .flat_map(|suite| &suite.cases)
+        .filter(|golden| golden.expected.error.is_empty())
+        .map(|golden| golden.case.clone())
+        .collect()
+}

@@ -3,3 +3,4 @@
 //! (`scripts/golden-regen.sh`), and the comparison of our renders against it.
 
 pub mod corpus;
+pub mod runner;

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Time the Go oracle and our release binary on the same cases (every case of
+# the golden corpus and of the reference ConnectorClasses that Go renders
+# without error, key-generation cases aside) and print Go/ours ratios.
+#
+#   scripts/bench-vs-go.sh [ITERATIONS]     # default 2000
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+iterations=${1:-2000}
+oracle=${GOTMPL_ORACLE:-/tmp/gotmpl-oracle}
+oracle_src=${GOTMPL_ORACLE_SRC:-/work/shared/tools/gotmpl-oracle}
+golden=$root/crates/go-conformance/golden
+untimed="sprig_crypto"   # keep in step with corpus::UNTIMED_AREAS
+
+[ -x "$oracle" ] || "$oracle_src/build.sh" "$oracle"
+(cd "$root" && cargo build -q --release -p connectors-csi)
+ours=${CARGO_TARGET_DIR:-$root/target}/release/connectors-csi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+parts=()
+for cases in "$golden"/*.json "$golden"/reference/*.json; do
+    case "$cases" in *.expected.json) continue ;; esac
+    area=$(basename "$cases" .json)
+    [[ " $untimed " == *" $area "* ]] && continue
+    part=$work/$area.json
+    jq -s '[.[0], .[1]] | transpose | map(select(.[1].error == "") | .[0])' \
+        "$cases" "${cases%.json}.expected.json" >"$part"
+    parts+=("$part")
+done
+jq -s 'add' "${parts[@]}" >"$work/cases.json"
+
+go_result=$(env -i TZ=UTC "$oracle" -batch "$work/cases.json" -bench "$iterations")
+our_result=$("$ours" template --batch "$work/cases.json" --bench "$iterations")
+echo "go:   $go_result"
+echo "ours: $our_result"
+jq -rn --argjson go "$go_result" --argjson ours "$our_result" '
+  def ratio(k): ($go[k] / ([$ours[k], 1] | max) * 100 | round / 100);
+  "cases: \($go.cases), iterations: \($go.iterations)",
+  "parse+execute: go \($go.parse_and_execute_ns) ns, ours \($ours.parse_and_execute_ns) ns, go/ours = \(ratio("parse_and_execute_ns"))",
+  "execute only:  go \($go.execute_only_ns) ns, ours \($ours.execute_only_ns) ns, go/ours = \(ratio("execute_only_ns"))"'
