@@ -160,3 +160,32 @@ fn templates_are_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Template>();
 }
+
+#[test]
+fn recursion_reaches_a_useful_depth_before_the_stack_guard() {
+    let t = Template::parse(
+        "t",
+        r#"{{define "r"}}x{{if .}}{{template "r" .}}{{end}}{{end}}{{template "r" .}}"#,
+        &funcs(),
+    )
+    .unwrap();
+    let mut out = String::new();
+    let err = t
+        .execute(&Value::Bool(true), &mut out, &Limits::default())
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Exec);
+    eprintln!("template depth reached: {}", out.len());
+    assert!(out.len() >= 100, "only {} levels", out.len());
+}
+
+#[test]
+fn variables_are_scoped_to_their_control_structure() {
+    assert_eq!(
+        run("{{$x := 1}}{{range .}}{{$x := .}}{{end}}{{$x}}", "[5]").unwrap(),
+        "1"
+    );
+    assert_eq!(
+        run("{{if true}}{{$y := 1}}{{end}}{{$y}}", "{}").unwrap_err(),
+        "template: t:1: undefined variable \"$y\""
+    );
+}

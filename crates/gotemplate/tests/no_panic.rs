@@ -110,6 +110,14 @@ fn fragment() -> impl Strategy<Value = String> {
     ]
 }
 
+/// 3000 cases per property, or `PROPTEST_CASES` for a long fuzzing run.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3000)
+}
+
 fn run(src: &str) {
     let limits = Limits {
         max_output_bytes: 20_000,
@@ -123,7 +131,7 @@ fn run(src: &str) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn arbitrary_text_never_panics(src in "\\PC{0,80}") {
