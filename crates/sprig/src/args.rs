@@ -72,18 +72,6 @@ pub(crate) fn map(args: &[Value], i: usize) -> Result<Arc<Map>, String> {
     }
 }
 
-/// The `i`th argument declared `[]interface{}` (nil slice → empty).
-pub(crate) fn list(args: &[Value], i: usize) -> Result<Arc<List>, String> {
-    match args.get(i) {
-        Some(Value::List(l)) => Ok(l.clone()),
-        Some(Value::Nil) | None => Ok(Arc::new(List {
-            elem: ElemType::Any,
-            items: Vec::new(),
-        })),
-        other => Err(bad_arg(i, "[]interface {}", other)),
-    }
-}
-
 /// The engine converts arguments before the call, so this only fires when a
 /// function is called directly with the wrong types.
 fn bad_arg(i: usize, want: &str, got: Option<&Value>) -> String {

@@ -29,7 +29,9 @@ pub(crate) fn to_float64(v: &Value) -> f64 {
 /// Go's `int64(f)` on amd64: out-of-range and NaN give the "integer
 /// indefinite" value rather than saturating as Rust's `as` does.
 pub(crate) fn float_to_int(f: f64) -> i64 {
-    if f.is_nan() || f >= 9.223_372_036_854_775_807e18 || f < -9.223_372_036_854_775_808e18 {
+    // 2^63: the first float64 beyond int64's range.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if f.is_nan() || !(-LIMIT..LIMIT).contains(&f) {
         i64::MIN
     } else {
         f as i64

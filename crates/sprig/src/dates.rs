@@ -273,6 +273,11 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
+/// [`civil_from_days`] for other modules (certificate validity times).
+pub(crate) fn civil_from_days_pub(days: i64) -> (i64, u32, u32) {
+    civil_from_days(days)
+}
+
 /// (year, month, day) → days since 1970-01-01.
 fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };

@@ -24,6 +24,7 @@ mod certs;
 mod crypto;
 mod dates;
 mod defaults;
+mod der;
 mod dicts;
 mod encoding;
 mod json;

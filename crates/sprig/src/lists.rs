@@ -128,7 +128,7 @@ pub(crate) fn register(m: &mut FuncMap) {
         Ok(Value::Bool(src.iter().any(|v| deep_equal(needle, v))))
     });
     for name in ["slice", "mustSlice"] {
-        m.insert(name, Function::new(&[Any], Some(Any), |a| slice(a)));
+        m.insert(name, Function::new(&[Any], Some(Any), slice));
     }
     m.insert(
         "concat",
