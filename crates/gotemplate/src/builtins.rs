@@ -499,3 +499,84 @@ pub(crate) fn query_escape(s: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(v: Value) -> Ev {
+        Ev::Plain(v)
+    }
+
+    #[test]
+    fn escapers_match_go() {
+        assert_eq!(
+            html_escape("<a href='x'>&\"\0"),
+            "&lt;a href=&#39;x&#39;&gt;&amp;&#34;\u{FFFD}"
+        );
+        assert_eq!(
+            js_escape("a'b\"<>&=\\\n\u{e9}"),
+            "a\\'b\\\"\\u003C\\u003E\\u0026\\u003D\\\\\\u000A\u{e9}"
+        );
+        assert_eq!(query_escape("a b&c=d/é~"), "a+b%26c%3Dd%2F%C3%A9~");
+    }
+
+    #[test]
+    fn eq_compares_basic_kinds_and_refuses_mixed_numbers() {
+        assert_eq!(eq(&p(Value::Int(1)), &[p(Value::Int64(1))]), Ok(true));
+        assert_eq!(
+            eq(&p(Value::Int(1)), &[p(Value::Float(1.0))]),
+            Err(INCOMPATIBLE.to_string())
+        );
+        assert_eq!(eq(&Ev::Missing, &[p(Value::str("x"))]), Ok(false));
+        assert_eq!(eq(&Ev::Missing, &[Ev::Iface(Value::Nil)]), Ok(true));
+    }
+
+    #[test]
+    fn lt_refuses_bools_and_missing_values() {
+        assert_eq!(lt(&p(Value::str("a")), &p(Value::str("b"))), Ok(true));
+        assert_eq!(
+            lt(&p(Value::Bool(true)), &p(Value::Bool(false))),
+            Err(BAD_TYPE.to_string())
+        );
+        assert_eq!(
+            lt(&Ev::Missing, &p(Value::Int(1))),
+            Err(BAD_TYPE.to_string())
+        );
+    }
+
+    #[test]
+    fn index_walks_lists_maps_and_strings() {
+        let data = p(Value::from(serde_json::json!({"a": [10, {"b": "c"}]})));
+        let got = index(
+            &data,
+            &[p(Value::str("a")), p(Value::Int(1)), p(Value::str("b"))],
+        )
+        .unwrap();
+        assert_eq!(got.value().as_str(), Some("c"));
+        let missing = index(&data, &[p(Value::str("zz"))]).unwrap();
+        assert!(matches!(missing, Ev::Iface(Value::Nil)));
+        assert_eq!(
+            index(&data, &[p(Value::str("a")), p(Value::Int(5))]).unwrap_err(),
+            "index out of range: 5"
+        );
+    }
+
+    #[test]
+    fn slice_cuts_strings_and_lists_within_bounds() {
+        let s = slice(
+            &p(Value::str("hello")),
+            &[p(Value::Int(1)), p(Value::Int(3))],
+        )
+        .unwrap();
+        assert_eq!(s.value().as_str(), Some("el"));
+        assert_eq!(
+            slice(
+                &p(Value::str("hello")),
+                &[p(Value::Int(3)), p(Value::Int(1))]
+            )
+            .unwrap_err(),
+            "invalid slice index: 3 > 1"
+        );
+    }
+}

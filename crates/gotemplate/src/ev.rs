@@ -93,3 +93,29 @@ impl Ev {
         self.indirect().is_some_and(Value::is_truthy)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flatten_turns_a_nil_interface_into_a_missing_value() {
+        assert!(Ev::Iface(Value::Nil).flatten().is_missing());
+        assert!(matches!(
+            Ev::Iface(Value::Int(1)).flatten(),
+            Ev::Plain(Value::Int(1))
+        ));
+    }
+
+    #[test]
+    fn interface_slots_report_go_interface_type() {
+        assert_eq!(
+            Ev::from_elem(Value::Int(1), ElemType::Any).type_name(),
+            "interface {}"
+        );
+        assert_eq!(
+            Ev::from_elem(Value::str("x"), ElemType::Str).type_name(),
+            "string"
+        );
+    }
+}

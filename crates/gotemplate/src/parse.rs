@@ -636,3 +636,52 @@ impl<'a> Parser<'a, '_> {
         Ok(Some(arg))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(src: &str) -> Vec<String> {
+        let mut n: Vec<String> = parse("t", src, &FuncMap::new())
+            .unwrap()
+            .keys()
+            .map(|k| k.to_string())
+            .collect();
+        n.sort();
+        n
+    }
+
+    #[test]
+    fn define_and_block_add_named_trees() {
+        assert_eq!(
+            names(r#"{{define "a"}}x{{end}}{{block "b" .}}y{{end}}"#),
+            vec!["a", "b", "t"]
+        );
+    }
+
+    #[test]
+    fn redefining_a_non_empty_template_is_an_error() {
+        let err = parse(
+            "t",
+            r#"{{define "a"}}1{{end}}{{define "a"}}2{{end}}"#,
+            &FuncMap::new(),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(
+            err.to_string(),
+            "template: t:1: template: multiple definition of template \"a\""
+        );
+    }
+
+    #[test]
+    fn excessive_nesting_is_refused() {
+        let src = format!(
+            "{{{{{}1{}}}}}",
+            "(".repeat(MAX_NESTING + 1),
+            ")".repeat(MAX_NESTING + 1)
+        );
+        let err = parse("t", &src, &FuncMap::new()).err().unwrap();
+        assert!(err.to_string().contains("nesting depth"), "{err}");
+    }
+}
