@@ -148,7 +148,11 @@ pub(crate) fn register(m: &mut FuncMap) {
     for name in ["deepCopy", "mustDeepCopy"] {
         m.insert(
             name,
-            Function::new(&[Any], None, |a| Ok(args::any(a, 0).clone())),
+            Function::new(&[Any], None, |a| match args::any(a, 0) {
+                // copystructure reflects on the nil interface and panics.
+                Value::Nil => Err("reflect: call of reflect.Value.Type on zero Value".to_string()),
+                v => Ok(v.clone()),
+            }),
         );
     }
     m.insert("dig", Function::new(&[], Some(Any), dig));

@@ -59,3 +59,23 @@ pub fn functions() -> FuncMap {
     certs::register(&mut m);
     m
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every name of sprig v3.2.3's `TxtFuncMap` (functions.go's genericMap).
+    const SPRIG_NAMES: &str = include_str!("../tests/oracle/names.txt");
+
+    #[test]
+    fn every_txt_func_map_name_is_defined() {
+        let funcs = super::functions();
+        let missing: Vec<&str> = SPRIG_NAMES
+            .lines()
+            .filter(|n| !n.is_empty() && !funcs.contains_key(n))
+            .collect();
+        assert!(missing.is_empty(), "missing: {missing:?}");
+        assert_eq!(
+            funcs.len(),
+            SPRIG_NAMES.lines().filter(|n| !n.is_empty()).count()
+        );
+    }
+}
