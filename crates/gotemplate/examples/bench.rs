@@ -10,7 +10,8 @@ use gotemplate::{FuncMap, Limits, Template, Value};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let (Some(path), Some(n)) = (args.get(1), args.get(2).and_then(|n| n.parse::<u64>().ok())) else {
+    let (Some(path), Some(n)) = (args.get(1), args.get(2).and_then(|n| n.parse::<u64>().ok()))
+    else {
         eprintln!("usage: bench CASES_JSON N");
         std::process::exit(2);
     };

@@ -294,5 +294,286 @@ c("fmt_index_reorder", "{{printf \"%[2]*[1]d|%[3]v %v\" 12 5 \"z\" \"extra\"}}")
 c("fmt_sharp_v_all", "{{printf \"%#v|%#v|%#v|%#v|%#v|%#v\" .s .n .f .nul .strs .em}}")
 c("fmt_plus_v_nested", "{{printf \"%+v|%v\" .nested .k8s}}")
 c("fmt_unicode_q", "{{printf \"%q|%+q|%x|%U|%#U|%c\" \"\\u00a0\\u200b\\x01\" \"é\" \"é\" 233 233 233}}")
+# edge cases of the grammar and builtins, over small data
+D2 = {"a": 1, "s": "x", "l": [1, 2], "m": {"k": "v"}, "n": None}
+for name, tmpl in [
+[
+"range_else_if",
+"{{range .l}}{{.}}{{else if .a}}y{{end}}"
+],
+[
+"with_else_if",
+"{{with .n}}a{{else if .a}}b{{end}}"
+],
+[
+"else_with",
+"{{if .n}}a{{else with .s}}{{.}}{{end}}"
+],
+[
+"unicode_field",
+"{{.ñ}}"
+],
+[
+"unicode_var",
+"{{$ñ := 1}}{{$ñ}}"
+],
+[
+"comment_only",
+"{{/* a */}}"
+],
+[
+"comment_trim_left",
+"a {{- /* a */}} b"
+],
+[
+"comment_bad_trim",
+"{{-/* a */}}"
+],
+[
+"trim_tab",
+"a\t{{- .s -}}\tb"
+],
+[
+"trim_only_minus",
+"{{- -}}"
+],
+[
+"action_newlines",
+"{{\n.s\n}}"
+],
+[
+"pipe_in_paren_decl",
+"{{($x := 1)}}"
+],
+[
+"decl_in_paren",
+"{{print ($x := .s) $x}}"
+],
+[
+"assign_in_range_scope",
+"{{$x := 0}}{{range .l}}{{$x = .}}{{end}}{{$x}}"
+],
+[
+"nested_template_vars",
+"{{define \"a\"}}{{$}}{{end}}{{template \"a\" .s}}"
+],
+[
+"block_in_define",
+"{{define \"a\"}}{{block \"b\" .}}B{{end}}{{end}}{{template \"a\"}}{{template \"b\"}}"
+],
+[
+"template_in_range_break",
+"{{range .l}}{{template \"x\"}}{{end}}{{define \"x\"}}X{{end}}"
+],
+[
+"number_dot",
+"{{.5}} {{5.}} {{-.5}}"
+],
+[
+"number_hex_float_noexp",
+"{{0x1.8}}"
+],
+[
+"field_numeric",
+"{{.1a}}"
+],
+[
+"var_then_field_space",
+"{{$ .s}}"
+],
+[
+"dollar_field",
+"{{$.a}}"
+],
+[
+"chain_variable_call",
+"{{$x := .m}}{{$x.k}}"
+],
+[
+"double_dot",
+"{{..a}}"
+],
+[
+"bad_assign",
+"{{.a = 1}}"
+],
+[
+"index_var_nil",
+"{{index $ \"n\" }}"
+],
+[
+"printf_no_args",
+"{{printf}}"
+],
+[
+"len_string_uni",
+"{{len \"é\"}}"
+],
+[
+"print_nil_list",
+"{{print .l .n}}"
+],
+[
+"if_else_if_else",
+"{{if .n}}1{{else if .n}}2{{else}}3{{end}}"
+],
+[
+"range_map_single",
+"{{range .m}}{{.}}{{end}}"
+],
+[
+"range_var_after",
+"{{range $i, $e := .l}}{{end}}{{$i}}"
+],
+[
+"eq_nil_const",
+"{{eq nil nil}}"
+],
+[
+"eq_missing_missing",
+"{{eq .zz .yy}}"
+],
+[
+"not_nil",
+"{{not nil}}"
+],
+[
+"and_nil",
+"{{and nil 1}}"
+],
+[
+"len_nil_const",
+"{{len nil}}"
+],
+[
+"index_nil_const",
+"{{index nil 1}}"
+],
+[
+"html_nil_const",
+"{{html nil}}"
+],
+[
+"urlquery_two_strings",
+"{{urlquery \"a\" \"b\"}}"
+],
+[
+"js_unicode",
+"{{js \"\\u2028 é \\u0001\"}}"
+],
+[
+"printf_q_int",
+"{{printf \"%q\" 0x1F600}}"
+],
+[
+"printf_c_neg",
+"{{printf \"%c|%U\" -1 -1}}"
+],
+[
+"big_uint",
+"{{18446744073709551615}}"
+],
+[
+"neg_big",
+"{{-9223372036854775808}}"
+],
+[
+"neg_big2",
+"{{-9223372036854775809}}"
+],
+[
+"float_int_arg",
+"{{index .l 1e0}}"
+],
+[
+"char_escape_u",
+"{{'\\u00e9'}}"
+],
+[
+"string_octal",
+"{{\"\\101\\377\"}}"
+],
+[
+"raw_cr",
+"{{`a\rb`}}"
+],
+[
+"print_map_nested_nil",
+"{{print .}}"
+],
+[
+"template_name_escape",
+"{{define \"a\\tb\"}}x{{end}}{{template \"a\\tb\"}}"
+],
+[
+"missing_template_quote",
+"{{template \"a\\tb\"}}"
+],
+[
+"exec_err_in_define_name",
+"{{define \"a\\\"q\"}}{{.x.y}}{{end}}{{template \"a\\\"q\" 1}}"
+],
+[
+"error_context_long",
+"{{printf \"%s %s %s %s %s\" .zz .zz .zz .zz (index 1 1)}}"
+],
+[
+"range_range_break",
+"{{range .l}}{{range $.l}}{{break}}{{end}}{{.}}{{end}}"
+],
+[
+"continue_in_if_in_range",
+"{{range .l}}{{if eq . 1.0}}{{continue}}{{else}}{{.}}{{end}}{{end}}"
+],
+[
+"break_in_define",
+"{{define \"a\"}}{{break}}{{end}}"
+],
+[
+"with_break",
+"{{range .l}}{{with .}}{{break}}{{end}}x{{end}}"
+],
+[
+"unexpected_rparen_pipe",
+"{{print 1)}}"
+],
+[
+"empty_paren",
+"{{()}}"
+],
+[
+"nested_empty_paren",
+"{{print ()}}"
+],
+[
+"unterminated_raw",
+"{{`abc}}"
+],
+[
+"text_with_braces",
+"a { b } }} c"
+],
+[
+"left_delim_in_string",
+"{{\"{{\"}}"
+],
+[
+"right_delim_in_string",
+"{{\"}}\"}}"
+],
+[
+"comment_in_action",
+"{{.s /* x */}}"
+],
+[
+"var_redeclare",
+"{{$x := 1}}{{$x := 2}}{{$x}}"
+],
+[
+"range_decl_assign_mix",
+"{{$i := 9}}{{range $i, $e := .l}}{{end}}{{$i}}"
+]
+]:
+    c("edge_" + name, tmpl, D2)
 json.dump(T, open("cases.json", "w"), indent=1, ensure_ascii=False)
 print(len(T), "cases")
