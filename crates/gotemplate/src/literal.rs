@@ -84,7 +84,7 @@ fn unquote_char(s: &str, quote: char, out: &mut Vec<u8>) -> Result<usize, &'stat
 /// form UTF-8 become U+FFFD (a Rust string cannot hold them).
 pub(crate) fn unquote(lit: &str) -> Result<String, &'static str> {
     let b = lit.as_bytes();
-    if b.len() < 2 || b[0] != b[b.len() - 1] {
+    if b.len() < 2 || b[0] != b[b.len() - 1] || !matches!(b[0], b'"' | b'`') {
         return Err(SYNTAX);
     }
     let inner = &lit[1..lit.len() - 1];

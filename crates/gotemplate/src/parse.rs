@@ -70,7 +70,16 @@ struct Parser<'a, 'f> {
 pub(crate) fn parse(name: &str, source: &str, funcs: &FuncMap) -> Result<Trees, Error> {
     let break_ok = !funcs.contains_key("break");
     let continue_ok = !funcs.contains_key("continue");
-    let items = Lexer::lex(source, break_ok, continue_ok);
+    let mut items = Lexer::lex(source, break_ok, continue_ok);
+    if items.is_empty() {
+        // The lexer always ends with EOF; keep `item()` total regardless.
+        items.push(Item {
+            typ: ItemType::Eof,
+            pos: 0,
+            val: std::borrow::Cow::Borrowed(""),
+            line: 1,
+        });
+    }
     let mut p = Parser {
         items,
         idx: 0,
