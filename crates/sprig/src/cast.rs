@@ -138,7 +138,8 @@ pub(crate) fn parse_go_float(s: &str) -> Option<f64> {
     {
         return None;
     }
-    s.parse::<f64>().ok()
+    // Go reports out-of-range literals (1e400) as an error, not ±Inf.
+    s.parse::<f64>().ok().filter(|f| f.is_finite())
 }
 
 /// sprig's `strval`: strings as they are, Stringers through `String()`,

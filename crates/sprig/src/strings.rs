@@ -272,6 +272,24 @@ pub(crate) fn lower_rune(c: char) -> char {
     }
 }
 
+/// Go's `unicode.ToTitle`: upper case, except the Latin digraphs whose
+/// title case differs.
+pub(crate) fn title_rune(c: char) -> char {
+    match c {
+        '\u{1C4}'..='\u{1C6}' => '\u{1C5}',
+        '\u{1C7}'..='\u{1C9}' => '\u{1C8}',
+        '\u{1CA}'..='\u{1CC}' => '\u{1CB}',
+        '\u{1F1}'..='\u{1F3}' => '\u{1F2}',
+        other => upper_rune(other),
+    }
+}
+
+/// Go's `unicode.IsTitle` (category Lt).
+fn is_title(c: char) -> bool {
+    matches!(c as u32, 0x1C5 | 0x1C8 | 0x1CB | 0x1F2 | 0x1F88..=0x1F8F | 0x1F98..=0x1F9F
+        | 0x1FA8..=0x1FAF | 0x1FBC | 0x1FCC | 0x1FFC)
+}
+
 fn to_upper(s: &str) -> String {
     s.chars().map(upper_rune).collect()
 }
@@ -294,7 +312,7 @@ fn title(s: &str) -> String {
     let mut prev = ' ';
     s.chars()
         .map(|c| {
-            let out = if is_sep(prev) { upper_rune(c) } else { c };
+            let out = if is_sep(prev) { title_rune(c) } else { c };
             prev = c;
             out
         })
@@ -355,11 +373,11 @@ fn swap_case(s: &str) -> String {
     let mut ws = true;
     s.chars()
         .map(|c| {
-            if c.is_uppercase() {
+            if c.is_uppercase() || is_title(c) {
                 ws = false;
                 lower_rune(c)
             } else if c.is_lowercase() {
-                let out = upper_rune(c);
+                let out = if ws { title_rune(c) } else { upper_rune(c) };
                 ws = false;
                 out
             } else {
