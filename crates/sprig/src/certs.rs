@@ -5,7 +5,8 @@
 //! Keys: RSA (PKCS#1 PEM), ECDSA P-256 (SEC1 PEM) and Ed25519 (PKCS#8 PEM);
 //! certificates are X.509 v3 built as Go's `x509.CreateCertificate` builds
 //! sprig's template (key usages, server+client auth, basic constraints,
-//! SANs, subject/authority key ids). DSA keys are not supported here.
+//! SANs, subject/authority key ids). DSA keys (`DSA PRIVATE KEY`, Go's
+//! format) can be generated and parsed but, as in Go, not sign certificates.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -63,6 +64,41 @@ enum PrivateKey {
     Rsa(Box<rsa::RsaPrivateKey>),
     Ec(p256::ecdsa::SigningKey),
     Ed(ed25519_dalek::SigningKey),
+    /// Go parses DSA keys but cannot sign certificates with them.
+    Dsa(Vec<u8>),
+}
+
+/// Go's `DSAKeyFormat` DER: SEQUENCE { 0, P, Q, G, Y, X }.
+fn generate_dsa() -> Vec<u8> {
+    let mut rng = rand_core::OsRng;
+    let components = dsa::Components::generate(&mut rng, dsa::KeySize::DSA_2048_256);
+    let key = dsa::SigningKey::generate(&mut rng, components);
+    let public = key.verifying_key();
+    let c = public.components();
+    der::seq(&[
+        der::uint(&[0]),
+        der::uint(&c.p().to_bytes_be()),
+        der::uint(&c.q().to_bytes_be()),
+        der::uint(&c.g().to_bytes_be()),
+        der::uint(&public.y().to_bytes_be()),
+        der::uint(&key.x().to_bytes_be()),
+    ])
+}
+
+/// Whether `der` is a SEQUENCE of six INTEGERs.
+fn is_dsa_key(der: &[u8]) -> bool {
+    let Some((0x30, mut body, _, rest)) = der::read(der) else {
+        return false;
+    };
+    let mut n = 0;
+    while let Some((tag, _, _, r)) = der::read(body) {
+        if tag != 0x02 {
+            return false;
+        }
+        n += 1;
+        body = r;
+    }
+    rest.is_empty() && body.is_empty() && n == 6
 }
 
 fn pem(kind: &str, der: &[u8]) -> String {
@@ -110,6 +146,7 @@ impl PrivateKey {
             "ed25519" => Ok(PrivateKey::Ed(ed25519_dalek::SigningKey::generate(
                 &mut rng,
             ))),
+            "dsa" => Ok(PrivateKey::Dsa(generate_dsa())),
             other => Err(format!("Unknown type {other}")),
         }
     }
@@ -132,6 +169,7 @@ impl PrivateKey {
                 "PRIVATE KEY",
                 k.to_pkcs8_der().map_err(|e| err(&e))?.as_bytes(),
             ),
+            PrivateKey::Dsa(der) => pem("DSA PRIVATE KEY", der),
         })
     }
 
@@ -161,15 +199,17 @@ impl PrivateKey {
             "EC" => p256::SecretKey::from_sec1_der(&der)
                 .map(|k| PrivateKey::Ec(k.into()))
                 .map_err(|e| format!("parsing EC private key from PEM: {e}")),
-            "DSA" => {
-                Err("parsing DSA private key from PEM: DSA keys are not supported".to_string())
-            }
+            "DSA" if is_dsa_key(&der) => Ok(PrivateKey::Dsa(der)),
+            "DSA" => Err("parsing DSA private key from PEM: asn1: structure error".to_string()),
             _ => Err(format!("invalid private key type {kind}")),
         }
     }
 
     /// The DER SubjectPublicKeyInfo and the raw key bits (for the key id).
     fn public_key(&self) -> Result<(Vec<u8>, Vec<u8>), String> {
+        if let PrivateKey::Dsa(_) = self {
+            return Err(NOT_A_SIGNER.to_string());
+        }
         let err =
             |e: &dyn std::fmt::Display| format!("error retrieving public key from signee key: {e}");
         Ok(match self {
@@ -201,6 +241,7 @@ impl PrivateKey {
                     public.to_bytes().to_vec(),
                 )
             }
+            PrivateKey::Dsa(_) => return Err(NOT_A_SIGNER.to_string()),
         })
     }
 
@@ -211,7 +252,7 @@ impl PrivateKey {
                 der::seq(&[der::oid(&[1, 2, 840, 113_549, 1, 1, 11]), der::null()])
             }
             PrivateKey::Ec(_) => der::seq(&[der::oid(&[1, 2, 840, 10045, 4, 3, 2])]),
-            PrivateKey::Ed(_) => der::seq(&[der::oid(&[1, 3, 101, 112])]),
+            PrivateKey::Ed(_) | PrivateKey::Dsa(_) => der::seq(&[der::oid(&[1, 3, 101, 112])]),
         }
     }
 
@@ -232,9 +273,14 @@ impl PrivateKey {
                 use ed25519_dalek::Signer as _;
                 Ok(k.sign(message).to_bytes().to_vec())
             }
+            PrivateKey::Dsa(_) => Err(NOT_A_SIGNER.to_string()),
         }
     }
 }
+
+/// Go's `x509.CreateCertificate` refuses DSA keys.
+const NOT_A_SIGNER: &str =
+    "error creating certificate: x509: certificate private key does not implement crypto.Signer";
 
 /// What sprig's `getBaseCertTemplate` fills in.
 struct CertTemplate {
@@ -514,11 +560,6 @@ pub(crate) fn register(m: &mut FuncMap) {
         Function::new(&[Str], None, |a| {
             let kind = match args::string(a, 0)? {
                 "" => "rsa",
-                "dsa" => {
-                    return Ok(Value::str(
-                        "failed to generate dsa params: DSA keys are not supported",
-                    ))
-                }
                 other => other,
             };
             match PrivateKey::generate(kind) {
