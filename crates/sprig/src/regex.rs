@@ -60,6 +60,7 @@ pub(crate) fn register(m: &mut FuncMap) {
             Function::new(&[Str, Str, Str], None, move |a| {
                 let r = compile_for(args::string(a, 0)?, must)?;
                 let (s, repl) = (args::string(a, 1)?, args::string(a, 2)?);
+                check_replace_size(&r, s, repl)?;
                 Ok(Value::string(r.replace_all(s, repl).into_owned()))
             }),
         );
@@ -73,6 +74,7 @@ pub(crate) fn register(m: &mut FuncMap) {
             Function::new(&[Str, Str, Str], None, move |a| {
                 let r = compile_for(args::string(a, 0)?, must)?;
                 let (s, repl) = (args::string(a, 1)?, args::string(a, 2)?);
+                check_replace_size(&r, s, repl)?;
                 Ok(Value::string(
                     r.replace_all(s, regex::NoExpand(repl)).into_owned(),
                 ))
@@ -100,6 +102,20 @@ pub(crate) fn register(m: &mut FuncMap) {
             Ok(Value::string(quote_meta(args::string(a, 0)?)))
         }),
     );
+}
+
+/// Refuses replacements whose result would exceed the sandbox bound. A
+/// group reference expands to at most its whole match, so the result is at
+/// most input + Σ (replacement + references × match length).
+fn check_replace_size(r: &Regex, s: &str, repl: &str) -> Result<(), String> {
+    let refs = repl.matches('$').count() as u128;
+    let (count, matched) = r.find_iter(s).fold((0u128, 0u128), |(n, total), m| {
+        (n + 1, total + m.len() as u128)
+    });
+    crate::args::check_size(
+        "regexReplaceAll",
+        s.len() as u128 + count * repl.len() as u128 + refs * matched,
+    )
 }
 
 /// `must`: the error as it is; otherwise as `MustCompile`'s panic.
@@ -285,6 +301,14 @@ mod tests {
         assert!(r.is_match("abc_1"));
         assert!(!r.is_match("été"));
         assert!(compile(r"[\d.]+").unwrap().is_match("1.5"));
+    }
+
+    #[test]
+    fn replacements_are_bounded() {
+        let r = compile("").unwrap();
+        let big = "x".repeat(1000);
+        assert!(check_replace_size(&r, &"a".repeat(10_000), &big).is_err());
+        assert!(check_replace_size(&r, "abc", "-").is_ok());
     }
 
     #[test]

@@ -116,12 +116,11 @@ pub(crate) fn register(m: &mut FuncMap) {
     m.insert(
         "wrapWith",
         Function::new(&[Int, Str, Str], None, |a| {
-            Ok(Value::string(wrap_custom(
-                args::string(a, 2)?,
-                args::int(a, 0)?,
-                args::string(a, 1)?,
-                true,
-            )))
+            let (width, sep, text) = (args::int(a, 0)?, args::string(a, 1)?, args::string(a, 2)?);
+            // At most one separator per `width` bytes of input.
+            let breaks = text.len() as u128 / width.max(1) as u128 + 1;
+            check_size("wrapWith", text.len() as u128 + breaks * sep.len() as u128)?;
+            Ok(Value::string(wrap_custom(text, width, sep, true)))
         }),
     );
     m.insert(
