@@ -12,11 +12,22 @@
 //! - `env` and `expandenv` see an empty environment.
 //! - `getHostByName` does no lookup and fails.
 //! - Functions that build large results (`until`, `untilStep`, `seq`,
-//!   `repeat`, `indent`, `nindent`, `replace`, `rand*`, `randBytes`, …)
-//!   fail with a clear error beyond 4 Mi elements/bytes.
+//!   `repeat`, `indent`, `nindent`, `replace`, `wrapWith`,
+//!   `regexReplaceAll*`, `rand*`, `randBytes`) fail with a clear error
+//!   beyond 4 Mi elements/bytes.
+//!
+//! Differences the value model imposes:
 //! - Values are immutable: `set`, `unset`, `merge`, `mergeOverwrite`
-//!   return the changed map but do not change the map the caller holds.
+//!   return the changed map but do not change the map the caller holds
+//!   (Go changes it in place).
+//! - Strings are UTF-8: bytes that are not (`b64dec` of binary data, a
+//!   `trunc`/`substr` cut inside a character) become U+FFFD, one per byte,
+//!   as Go's printing and JSON show them.
 //! - `keys` and `values` return entries in key order (Go: random order).
+//! - `uint64` results (`semver`'s `Major`…) are `int`; `time.Month` and
+//!   `time.Weekday` results are their names as strings.
+//! - The local time zone is UTC; `now` prints a fixed `m=+0.000000001`
+//!   monotonic suffix.
 
 mod args;
 mod cast;
