@@ -503,8 +503,17 @@ fn format_civil(c: &Civil, layout: &str) -> String {
         match std {
             Std::Year => pad(&mut out, c.year.rem_euclid(100), 2),
             Std::LongYear => pad(&mut out, c.year, 4),
-            Std::Month => out.push_str(MONTHS.get(c.month as usize - 1).map_or("", |m| &m[..3])),
-            Std::LongMonth => out.push_str(MONTHS.get(c.month as usize - 1).copied().unwrap_or("")),
+            Std::Month => out.push_str(
+                MONTHS
+                    .get((c.month as usize).saturating_sub(1))
+                    .map_or("", |m| &m[..3]),
+            ),
+            Std::LongMonth => out.push_str(
+                MONTHS
+                    .get((c.month as usize).saturating_sub(1))
+                    .copied()
+                    .unwrap_or(""),
+            ),
             Std::NumMonth => out.push_str(&c.month.to_string()),
             Std::ZeroMonth => pad(&mut out, i64::from(c.month), 2),
             Std::WeekDay => out.push_str(DAYS.get(c.weekday).map_or("", |d| &d[..3])),
@@ -1064,7 +1073,10 @@ impl Object for GoTime {
         match name {
             "Year" => int(c().year),
             "Month" => Some(Ok(Value::str(
-                MONTHS.get(c().month as usize - 1).copied().unwrap_or(""),
+                MONTHS
+                    .get((c().month as usize).saturating_sub(1))
+                    .copied()
+                    .unwrap_or(""),
             ))),
             "Day" => int(i64::from(c().day)),
             "Hour" => int(i64::from(c().hour)),
