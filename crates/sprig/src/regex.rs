@@ -139,7 +139,7 @@ fn backquote(s: &str) -> String {
 
 /// Compiles a Go (RE2) pattern.
 fn compile(pattern: &str) -> Result<Regex, String> {
-    Regex::new(&translate(pattern)).map_err(|e| go_syntax_error(pattern, &e))
+    Regex::new(&translate(pattern)?).map_err(|e| go_syntax_error(pattern, &e))
 }
 
 /// The error Go's `regexp/syntax` gives for a pattern Rust rejects, from
@@ -215,32 +215,185 @@ fn go_syntax_error(pattern: &str, e: &regex::Error) -> String {
     format!("error parsing regexp: {what}: {}", backquote(frag))
 }
 
-/// Rewrites Go's ASCII-only Perl classes into explicit ASCII classes.
-fn translate(pattern: &str) -> String {
+/// Rust's spelling of a Go Perl class escape (Go's are ASCII-only).
+fn perl_class(c: char) -> Option<&'static str> {
+    Some(match c {
+        'd' => "[0-9]",
+        'D' => "[^0-9]",
+        'w' => "[0-9A-Za-z_]",
+        'W' => "[^0-9A-Za-z_]",
+        's' => "[\\t\\n\\f\\r ]",
+        'S' => "[^\\t\\n\\f\\r ]",
+        'b' => "(?-u:\\b)",
+        'B' => "(?-u:\\B)",
+        _ => return None,
+    })
+}
+
+/// A Go counted repetition `{n}`, `{n,}`, `{n,m}` at the start of `rest`:
+/// its length in chars and its bounds.
+fn counted_repeat(rest: &[char]) -> Option<(usize, u64, Option<u64>)> {
+    let mut i = 1;
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while rest.get(*i).is_some_and(char::is_ascii_digit) {
+            *i += 1;
+        }
+        let text: String = rest.get(start..*i).unwrap_or_default().iter().collect();
+        (*i > start).then(|| text.parse::<u64>().unwrap_or(u64::MAX))
+    };
+    let min = digits(&mut i)?;
+    let max = if rest.get(i) == Some(&',') {
+        i += 1;
+        digits(&mut i)
+    } else {
+        Some(min)
+    };
+    (rest.get(i) == Some(&'}')).then_some((i + 1, min, max))
+}
+
+fn syntax_error(what: &str, frag: &[char]) -> String {
+    let frag: String = frag.iter().collect();
+    format!("error parsing regexp: {what}: {}", backquote(&frag))
+}
+
+/// Rewrites a Go (RE2) pattern for Rust's `regex`: ASCII Perl classes,
+/// `\Q…\E` literals, `{` that is not a repetition as a literal; and rejects
+/// what Go rejects but Rust accepts (stacked repetitions, counts over 1000,
+/// `(?<`).
+fn translate(pattern: &str) -> Result<String, String> {
+    let p: Vec<char> = pattern.chars().collect();
     let mut out = String::with_capacity(pattern.len() + 16);
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
+    let mut i = 0;
+    let mut in_class = false;
+    let mut class_start = false;
+    // Where the repetition operator just emitted began, if the last thing
+    // emitted was one.
+    let mut last_repeat: Option<usize> = None;
+    while let Some(&c) = p.get(i) {
+        if in_class {
+            match c {
+                '\\' => {
+                    match p.get(i + 1).copied().and_then(perl_class) {
+                        Some(class) => out.push_str(class),
+                        None => {
+                            out.push('\\');
+                            if let Some(n) = p.get(i + 1) {
+                                out.push(*n);
+                            }
+                        }
+                    }
+                    i += 2;
+                }
+                '[' if p.get(i + 1) == Some(&':') => {
+                    let end = (i + 2..p.len().saturating_sub(1))
+                        .find(|&k| p.get(k) == Some(&':') && p.get(k + 1) == Some(&']'))
+                        .map_or(i + 1, |k| k + 2);
+                    out.extend(p.get(i..end).unwrap_or_default());
+                    i = end;
+                }
+                // Literal in Go; class syntax (nesting, set operations) in Rust.
+                '[' | '&' | '~' => {
+                    out.push('\\');
+                    out.push(c);
+                    i += 1;
+                }
+                ']' if !class_start => {
+                    in_class = false;
+                    out.push(c);
+                    i += 1;
+                }
+                other => {
+                    out.push(other);
+                    i += 1;
+                }
+            }
+            class_start = false;
             continue;
         }
-        match chars.next() {
-            Some('d') => out.push_str("[0-9]"),
-            Some('D') => out.push_str("[^0-9]"),
-            Some('w') => out.push_str("[0-9A-Za-z_]"),
-            Some('W') => out.push_str("[^0-9A-Za-z_]"),
-            Some('s') => out.push_str("[\\t\\n\\f\\r ]"),
-            Some('S') => out.push_str("[^\\t\\n\\f\\r ]"),
-            Some('b') => out.push_str("(?-u:\\b)"),
-            Some('B') => out.push_str("(?-u:\\B)"),
-            Some(other) => {
-                out.push('\\');
-                out.push(other);
+        let repeat_len = match c {
+            '*' | '+' | '?' => Some(1),
+            '{' => match counted_repeat(p.get(i..).unwrap_or_default()) {
+                Some((len, min, max)) => {
+                    if min > 1000 || max.is_some_and(|m| m > 1000 || m < min) {
+                        return Err(syntax_error(
+                            "invalid repeat count",
+                            p.get(i..i + len).unwrap_or_default(),
+                        ));
+                    }
+                    Some(len)
+                }
+                None => None,
+            },
+            _ => None,
+        };
+        if let Some(len) = repeat_len {
+            let lazy = usize::from(p.get(i + len) == Some(&'?'));
+            let end = i + len + lazy;
+            if let Some(start) = last_repeat {
+                return Err(syntax_error(
+                    "invalid nested repetition operator",
+                    p.get(start..end).unwrap_or_default(),
+                ));
             }
-            None => out.push('\\'),
+            out.extend(p.get(i..end).unwrap_or_default());
+            last_repeat = Some(i);
+            i = end;
+            continue;
+        }
+        last_repeat = None;
+        match c {
+            '\\' => {
+                let next = p.get(i + 1).copied();
+                if next == Some('Q') {
+                    let body_start = i + 2;
+                    let end = (body_start..p.len())
+                        .find(|&k| p.get(k) == Some(&'\\') && p.get(k + 1) == Some(&'E'))
+                        .unwrap_or(p.len());
+                    for ch in p.get(body_start..end).unwrap_or_default() {
+                        out.push_str(&regex::escape(&ch.to_string()));
+                    }
+                    i = (end + 2).min(p.len().max(end));
+                    continue;
+                }
+                match next.and_then(perl_class) {
+                    Some(class) => out.push_str(class),
+                    None => {
+                        out.push('\\');
+                        if let Some(n) = next {
+                            out.push(n);
+                        }
+                    }
+                }
+                i += 2;
+            }
+            '[' => {
+                in_class = true;
+                class_start = true;
+                out.push('[');
+                i += 1;
+                if p.get(i) == Some(&'^') {
+                    out.push('^');
+                    i += 1;
+                }
+            }
+            '{' => {
+                out.push_str("\\{");
+                i += 1;
+            }
+            '(' if p.get(i + 1) == Some(&'?') && p.get(i + 2) == Some(&'<') => {
+                return Err(syntax_error(
+                    "invalid or unsupported Perl syntax",
+                    p.get(i..i + 3).unwrap_or_default(),
+                ));
+            }
+            other => {
+                out.push(other);
+                i += 1;
+            }
         }
     }
-    out
+    Ok(out)
 }
 
 /// `FindAllStringIndex(s, n)`: at most `n` matches when `n >= 0`.
@@ -301,6 +454,31 @@ mod tests {
         assert!(r.is_match("abc_1"));
         assert!(!r.is_match("été"));
         assert!(compile(r"[\d.]+").unwrap().is_match("1.5"));
+        assert!(compile(r"[[:alpha:][]+").unwrap().is_match("a["));
+        assert!(compile(r"[]a]").unwrap().is_match("]"));
+        assert_eq!(
+            compile(r"\Qa.b\E+")
+                .unwrap()
+                .find("xa.bb")
+                .map(|m| m.as_str()),
+            Some("a.bb")
+        );
+        assert_eq!(
+            compile("a{,2}").unwrap().find("a{,2}").map(|m| m.as_str()),
+            Some("a{,2}")
+        );
+        assert_eq!(
+            compile("x{2}{3}").unwrap_err(),
+            "error parsing regexp: invalid nested repetition operator: `{2}{3}`"
+        );
+        assert_eq!(
+            compile("a*?+").unwrap_err(),
+            "error parsing regexp: invalid nested repetition operator: `*?+`"
+        );
+        assert_eq!(
+            compile("a{1001}").unwrap_err(),
+            "error parsing regexp: invalid repeat count: `{1001}`"
+        );
     }
 
     #[test]
