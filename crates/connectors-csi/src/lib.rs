@@ -7,6 +7,7 @@
 //! token, [`render`] plans the files, [`mount`] writes them.
 
 pub mod access;
+pub mod bench;
 pub mod catalog;
 pub mod csi;
 pub mod model;

@@ -1,0 +1,323 @@
+//! `connectors-csi bench`: publish/unpublish load over the real socket against
+//! a driver process, the syscall floor at the same concurrency in the same
+//! run, and the driver's memory, reported as figures and ratios.
+
+mod client;
+pub mod floor;
+mod process;
+mod stats;
+mod workload;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde::Serialize;
+
+use client::CsiClient;
+use floor::FileShape;
+use process::{DriverProcess, DriverSetup};
+use stats::Samples;
+pub use stats::{Ratios, RunSummary};
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    pub concurrency: usize,
+    pub cycles: usize,
+    /// ConnectorClass files; empty = the upstream git and nexus classes.
+    pub classes: Vec<PathBuf>,
+    /// Also measure memory with a large catalog and many mounted volumes.
+    pub memory: bool,
+    pub large_catalog_connectors: usize,
+    pub large_catalog_classes: usize,
+    pub mounted_volumes: usize,
+}
+
+/// Everything one invocation measured.
+#[derive(Debug, Serialize)]
+pub struct BenchReport {
+    pub concurrency: usize,
+    pub files_per_volume: usize,
+    pub bytes_per_volume: usize,
+    pub start_to_ready_ms: f64,
+    pub driver_idle_rss_kib: u64,
+    pub driver_peak_rss_kib: u64,
+    #[serde(flatten)]
+    pub driver: RunSummary,
+    pub floor: RunSummary,
+    /// ours / floor
+    pub ratios: Ratios,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemoryReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MemoryReport {
+    pub large_catalog_connectors: usize,
+    pub large_catalog_classes: usize,
+    pub rss_with_large_catalog_kib: u64,
+    pub mounted_volumes: usize,
+    pub rss_with_mounted_volumes_kib: u64,
+}
+
+const TOKEN: &str = "bench-token.eyJhbGciOiJSUzI1NiJ9.payload.signature";
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub async fn run(options: &BenchOptions) -> anyhow::Result<BenchReport> {
+    let dir = tempfile::Builder::new()
+        .prefix("connectors-csi-bench-")
+        .tempdir()
+        .context("creating the bench directory")?;
+    let workload = workload::prepare(dir.path(), &options.classes)?;
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, TOKEN)?;
+    let driver = DriverProcess::start(
+        &DriverSetup {
+            dir: dir.path(),
+            manifests: &workload.manifests,
+            token_file: &token_file,
+        },
+        START_TIMEOUT,
+        client::probe,
+    )
+    .await?;
+    let idle_rss = driver.rss_kib()?;
+    let client = CsiClient::connect(&driver.socket).await?;
+    let targets = dir.path().join("targets");
+    std::fs::create_dir_all(&targets)?;
+    let shapes = file_shapes(&client, &workload.attributes, &targets).await?;
+
+    let started = Instant::now();
+    let samples = drive_load(&client, &workload.attributes, &targets, options).await;
+    let driver_summary = samples.summarize(started.elapsed());
+    let peak_rss = driver.peak_rss_kib()?;
+
+    let floor_summary = run_floor(&targets, &shapes, options).await?;
+    let memory = if options.memory {
+        Some(
+            measure_memory(
+                dir.path(),
+                &driver,
+                &client,
+                &workload,
+                &token_file,
+                options,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    Ok(BenchReport {
+        concurrency: options.concurrency,
+        files_per_volume: shapes.len(),
+        bytes_per_volume: shapes.iter().map(|s| s.size).sum(),
+        start_to_ready_ms: driver.start_to_ready.as_secs_f64() * 1000.0,
+        driver_idle_rss_kib: idle_rss,
+        driver_peak_rss_kib: peak_rss,
+        ratios: Ratios::of(&driver_summary, &floor_summary),
+        driver: driver_summary,
+        floor: floor_summary,
+        memory,
+    })
+}
+
+/// One publish to learn what a volume holds, so the floor writes the same.
+async fn file_shapes(
+    client: &CsiClient,
+    attributes: &std::collections::BTreeMap<String, String>,
+    targets: &Path,
+) -> anyhow::Result<Vec<FileShape>> {
+    let target = targets.join("shape-probe");
+    client
+        .publish("shape-probe", &target, attributes)
+        .await
+        .context("the first publish failed")?;
+    let mut shapes = Vec::new();
+    for entry in std::fs::read_dir(target.join("..data"))? {
+        let entry = entry?;
+        shapes.push(FileShape {
+            name: entry.file_name().to_string_lossy().into_owned(),
+            size: usize::try_from(entry.metadata()?.len())?,
+        });
+    }
+    client.unpublish("shape-probe", &target).await?;
+    Ok(shapes)
+}
+
+/// `concurrency` clients share `cycles` publish+unpublish cycles.
+async fn drive_load(
+    client: &CsiClient,
+    attributes: &std::collections::BTreeMap<String, String>,
+    targets: &Path,
+    options: &BenchOptions,
+) -> Samples {
+    let next = Arc::new(AtomicUsize::new(0));
+    let attributes = Arc::new(attributes.clone());
+    let workers: Vec<_> = (0..options.concurrency.max(1))
+        .map(|_| {
+            let (client, next, attributes) = (client.clone(), next.clone(), attributes.clone());
+            let (targets, cycles) = (targets.to_path_buf(), options.cycles);
+            tokio::spawn(async move {
+                let mut samples = Samples::default();
+                loop {
+                    let cycle = next.fetch_add(1, Ordering::Relaxed);
+                    if cycle >= cycles {
+                        return samples;
+                    }
+                    let id = format!("vol-{cycle}");
+                    let target = targets.join(&id);
+                    let start = Instant::now();
+                    if client.publish(&id, &target, &attributes).await.is_err() {
+                        samples.errors += 1;
+                        continue;
+                    }
+                    let published = Instant::now();
+                    if client.unpublish(&id, &target).await.is_err() {
+                        samples.errors += 1;
+                        continue;
+                    }
+                    samples.publish.push(published - start);
+                    samples.unpublish.push(published.elapsed());
+                }
+            })
+        })
+        .collect();
+    let mut all = Samples::default();
+    for worker in workers {
+        match worker.await {
+            Ok(samples) => all.merge(samples),
+            Err(_) => all.errors += 1,
+        }
+    }
+    all
+}
+
+/// The floor at the same concurrency and cycle count, on blocking threads.
+async fn run_floor(
+    targets: &Path,
+    shapes: &[FileShape],
+    options: &BenchOptions,
+) -> anyhow::Result<RunSummary> {
+    let files = Arc::new(floor::contents(shapes));
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..options.concurrency.max(1))
+        .map(|_| {
+            let (files, next) = (files.clone(), next.clone());
+            let (targets, cycles) = (targets.to_path_buf(), options.cycles);
+            tokio::task::spawn_blocking(move || {
+                let mut samples = Samples::default();
+                loop {
+                    let cycle = next.fetch_add(1, Ordering::Relaxed);
+                    if cycle >= cycles {
+                        return samples;
+                    }
+                    match floor::cycle(&targets.join(format!("floor-{cycle}")), &files) {
+                        Ok(times) => {
+                            samples.publish.push(times.publish);
+                            samples.unpublish.push(times.unpublish);
+                        }
+                        Err(_) => samples.errors += 1,
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut all = Samples::default();
+    for worker in workers {
+        all.merge(worker.await?);
+    }
+    Ok(all.summarize(started.elapsed()))
+}
+
+/// RSS with many volumes mounted on the running driver, then of a second
+/// driver holding a large catalog.
+async fn measure_memory(
+    dir: &Path,
+    driver: &DriverProcess,
+    client: &CsiClient,
+    workload: &workload::Workload,
+    token_file: &Path,
+    options: &BenchOptions,
+) -> anyhow::Result<MemoryReport> {
+    let targets = dir.join("mounted");
+    std::fs::create_dir_all(&targets)?;
+    for index in 0..options.mounted_volumes {
+        let id = format!("held-{index}");
+        client
+            .publish(&id, &targets.join(&id), &workload.attributes)
+            .await?;
+    }
+    let rss_with_mounted_volumes_kib = driver.rss_kib()?;
+    for index in 0..options.mounted_volumes {
+        let id = format!("held-{index}");
+        client.unpublish(&id, &targets.join(&id)).await?;
+    }
+
+    let large = workload::prepare_large_catalog(
+        dir,
+        &options.classes,
+        options.large_catalog_classes,
+        options.large_catalog_connectors,
+    )?;
+    let large_dir = dir.join("large-driver");
+    std::fs::create_dir_all(&large_dir)?;
+    let large_driver = DriverProcess::start(
+        &DriverSetup {
+            dir: &large_dir,
+            manifests: &large,
+            token_file,
+        },
+        START_TIMEOUT,
+        client::probe,
+    )
+    .await?;
+    Ok(MemoryReport {
+        large_catalog_connectors: options.large_catalog_connectors,
+        large_catalog_classes: options.large_catalog_classes,
+        rss_with_large_catalog_kib: large_driver.rss_kib()?,
+        mounted_volumes: options.mounted_volumes,
+        rss_with_mounted_volumes_kib,
+    })
+}
+
+/// The report for a person.
+pub fn render_text(report: &BenchReport) -> String {
+    let row = |name: &str, s: &RunSummary| {
+        format!(
+            "{name:<7} {:>9.0} cycles/s  publish p50 {:>6} p90 {:>6} p99 {:>6} max {:>7} µs  unpublish p50 {:>6} p99 {:>6} µs  errors {}\n",
+            s.cycles_per_s, s.publish_p50_us, s.publish_p90_us, s.publish_p99_us, s.publish_max_us,
+            s.unpublish_p50_us, s.unpublish_p99_us, s.errors
+        )
+    };
+    let r = &report.ratios;
+    let mut text = format!(
+        "concurrency {}, {} cycles, {} files ({} bytes) per volume\n",
+        report.concurrency, report.driver.cycles, report.files_per_volume, report.bytes_per_volume
+    );
+    text += &row("driver", &report.driver);
+    text += &row("floor", &report.floor);
+    text += &format!(
+        "driver/floor: publish p50 {:.2}x p99 {:.2}x, unpublish p50 {:.2}x p99 {:.2}x, throughput {:.0}%\n",
+        r.publish_p50, r.publish_p99, r.unpublish_p50, r.unpublish_p99, r.throughput * 100.0
+    );
+    text += &format!(
+        "driver start to ready {:.1} ms, RSS idle {} KiB, peak {} KiB\n",
+        report.start_to_ready_ms, report.driver_idle_rss_kib, report.driver_peak_rss_kib
+    );
+    if let Some(m) = &report.memory {
+        text += &format!(
+            "RSS with {} mounted volumes {} KiB; with {} Connectors / {} ConnectorClasses {} KiB\n",
+            m.mounted_volumes,
+            m.rss_with_mounted_volumes_kib,
+            m.large_catalog_connectors,
+            m.large_catalog_classes,
+            m.rss_with_large_catalog_kib
+        );
+    }
+    text
+}
