@@ -1,0 +1,227 @@
+//! The kubelet-style `..data` swap: a volume's files live in a generation
+//! directory `..<timestamp>`, `..data` links to the current one, and each
+//! visible file `name` links to `..data/name`. Replacing `..data` with one
+//! rename switches every file at once, so a reader never sees a mix of two
+//! generations.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::{self, Write};
+use std::os::unix::fs::{symlink, OpenOptionsExt};
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::render::FilePlan;
+
+/// The link every visible file goes through.
+pub const DATA_LINK: &str = "..data";
+/// Built and then renamed over [`DATA_LINK`] or a file link.
+const TEMP_LINK: &str = "..tmp_link";
+
+/// Writes `plan` as a new generation under `target`, switches `..data` to
+/// it, fixes the per-file links and removes older generations. Returns the
+/// new generation's directory name.
+pub fn write_generation(target: &Path, plan: &FilePlan) -> io::Result<String> {
+    let names: BTreeSet<&str> = plan.files.iter().map(|f| f.name.as_str()).collect();
+    for name in &names {
+        check_name(name)?;
+    }
+    let previous = current_generation(target)?;
+    let generation = new_generation_dir(target)?;
+    let dir = target.join(&generation);
+    for file in &plan.files {
+        write_file(&dir.join(&file.name), &file.content)?;
+    }
+    replace_link(target, DATA_LINK, Path::new(&generation))?;
+    for name in &names {
+        link_file(target, name)?;
+    }
+    remove_stale_links(target, &names)?;
+    remove_old_generations(target, &generation, previous.as_deref())?;
+    Ok(generation)
+}
+
+/// The generation `..data` points at, if any.
+pub fn current_generation(target: &Path) -> io::Result<Option<String>> {
+    match fs::read_link(target.join(DATA_LINK)) {
+        Ok(link) => Ok(link.to_str().map(str::to_owned)),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+/// The renderer validates names; this is the last guard before the
+/// filesystem, since a `/` or a `..` prefix would escape or clash with the
+/// swap's own entries.
+fn check_name(name: &str) -> io::Result<()> {
+    if name.is_empty() || name.contains('/') || name.contains('\0') || name.starts_with("..") {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("file name {name:?} cannot be written into a volume"),
+        ));
+    }
+    Ok(())
+}
+
+/// `..<seconds>.<nanoseconds>`, made unique if two updates share a tick.
+fn new_generation_dir(target: &Path) -> io::Result<String> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let base = format!("..{}.{:09}", now.as_secs(), now.subsec_nanos());
+    let mut attempt = 0u32;
+    loop {
+        let name = if attempt == 0 {
+            base.clone()
+        } else {
+            format!("{base}_{attempt}")
+        };
+        match fs::create_dir(target.join(&name)) {
+            Ok(()) => return Ok(name),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists && attempt < 1000 => {
+                attempt += 1;
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+fn write_file(path: &Path, content: &[u8]) -> io::Result<()> {
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(path)?;
+    file.write_all(content)
+}
+
+/// Points `target/name` at `to` with one rename, replacing what was there.
+fn replace_link(target: &Path, name: &str, to: &Path) -> io::Result<()> {
+    let temp = target.join(TEMP_LINK);
+    match fs::remove_file(&temp) {
+        Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
+        _ => {}
+    }
+    symlink(to, &temp)?;
+    fs::rename(&temp, target.join(name))
+}
+
+/// `name → ..data/name`, created only when missing: an existing link
+/// already follows `..data`.
+fn link_file(target: &Path, name: &str) -> io::Result<()> {
+    let wanted = Path::new(DATA_LINK).join(name);
+    match fs::read_link(target.join(name)) {
+        Ok(link) if link == wanted => Ok(()),
+        _ => replace_link(target, name, &wanted),
+    }
+}
+
+/// Links of files the new generation no longer has.
+fn remove_stale_links(target: &Path, keep: &BTreeSet<&str>) -> io::Result<()> {
+    for entry in fs::read_dir(target)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with("..") || keep.contains(name) {
+            continue;
+        }
+        if entry.file_type()?.is_symlink() {
+            fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// The previous generation, and any left by an update that crashed half-way.
+fn remove_old_generations(target: &Path, current: &str, previous: Option<&str>) -> io::Result<()> {
+    if let Some(previous) = previous.filter(|p| *p != current) {
+        remove_dir_if_present(&target.join(previous))?;
+    }
+    for entry in fs::read_dir(target)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with("..") && name != current && entry.file_type()?.is_dir() {
+            remove_dir_if_present(&entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+fn remove_dir_if_present(path: &Path) -> io::Result<()> {
+    match fs::remove_dir_all(path) {
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::PlannedFile;
+
+    fn plan(files: &[(&str, &str)]) -> FilePlan {
+        FilePlan {
+            files: files
+                .iter()
+                .map(|(name, content)| PlannedFile {
+                    name: (*name).to_owned(),
+                    content: content.as_bytes().to_vec(),
+                })
+                .collect(),
+        }
+    }
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn files_are_links_through_data_to_the_generation() {
+        let tmp = tempfile::tempdir().unwrap();
+        let generation = write_generation(tmp.path(), &plan(&[("a", "1"), ("b", "2")])).unwrap();
+        assert_eq!(
+            fs::read_link(tmp.path().join("a")).unwrap(),
+            Path::new("..data/a")
+        );
+        assert_eq!(
+            current_generation(tmp.path()).unwrap().as_deref(),
+            Some(generation.as_str())
+        );
+        assert_eq!(fs::read_to_string(tmp.path().join("b")).unwrap(), "2");
+        assert_eq!(
+            entries(tmp.path()),
+            vec![generation, "..data".into(), "a".into(), "b".into()]
+        );
+    }
+
+    #[test]
+    fn an_update_replaces_the_generation_and_drops_removed_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let first = write_generation(tmp.path(), &plan(&[("a", "1"), ("b", "2")])).unwrap();
+        let second = write_generation(tmp.path(), &plan(&[("a", "3"), ("c", "4")])).unwrap();
+        assert_ne!(first, second);
+        assert!(!tmp.path().join(&first).exists());
+        assert_eq!(fs::read_to_string(tmp.path().join("a")).unwrap(), "3");
+        assert_eq!(fs::read_to_string(tmp.path().join("c")).unwrap(), "4");
+        assert_eq!(
+            entries(tmp.path()),
+            vec![second, "..data".into(), "a".into(), "c".into()]
+        );
+    }
+
+    #[test]
+    fn names_that_would_escape_the_volume_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        for bad in ["../x", "a/b", "..data", ""] {
+            let err = write_generation(tmp.path(), &plan(&[(bad, "x")])).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{bad}");
+        }
+        assert!(entries(tmp.path()).is_empty());
+    }
+}

@@ -1,0 +1,84 @@
+//! A [`Mounter`] that records calls and keeps mounts in memory, so the
+//! publish pipeline is testable without root. Files land on the parent
+//! filesystem; only the mount table is pretended.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use super::Mounter;
+
+#[derive(Debug, Default)]
+pub struct RecordingMounter {
+    /// Mounted targets and whether each is read-only.
+    mounts: Mutex<BTreeMap<PathBuf, bool>>,
+    calls: Mutex<Vec<String>>,
+    fail_mount: AtomicBool,
+}
+
+impl RecordingMounter {
+    /// Calls so far, as `mount PATH`, `remount-ro PATH`, `remount-rw PATH`, `unmount PATH`.
+    pub fn calls(&self) -> Vec<String> {
+        self.calls.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// `Some(read_only)` when `target` is mounted.
+    pub fn read_only(&self, target: &Path) -> Option<bool> {
+        self.mounts.lock().ok()?.get(target).copied()
+    }
+
+    /// Makes the next `mount_tmpfs` fail, as a full or forbidden mount would.
+    pub fn fail_next_mount(&self) {
+        self.fail_mount.store(true, Ordering::SeqCst);
+    }
+
+    fn record(&self, call: String) {
+        if let Ok(mut calls) = self.calls.lock() {
+            calls.push(call);
+        }
+    }
+
+    fn with_mounts<T>(&self, f: impl FnOnce(&mut BTreeMap<PathBuf, bool>) -> T) -> io::Result<T> {
+        let mut mounts = self
+            .mounts
+            .lock()
+            .map_err(|_| io::Error::other("mount table poisoned"))?;
+        Ok(f(&mut mounts))
+    }
+}
+
+impl Mounter for RecordingMounter {
+    fn mount_tmpfs(&self, target: &Path, _size_bytes: u64) -> io::Result<()> {
+        self.record(format!("mount {}", target.display()));
+        if self.fail_mount.swap(false, Ordering::SeqCst) {
+            return Err(io::Error::from(io::ErrorKind::PermissionDenied));
+        }
+        self.with_mounts(|m| m.insert(target.to_owned(), false))?;
+        Ok(())
+    }
+
+    fn remount(&self, target: &Path, _size_bytes: u64, read_only: bool) -> io::Result<()> {
+        let mode = if read_only { "ro" } else { "rw" };
+        self.record(format!("remount-{mode} {}", target.display()));
+        self.with_mounts(|m| match m.get_mut(target) {
+            Some(flag) => {
+                *flag = read_only;
+                Ok(())
+            }
+            None => Err(io::Error::from(io::ErrorKind::InvalidInput)),
+        })?
+    }
+
+    fn unmount(&self, target: &Path) -> io::Result<()> {
+        self.record(format!("unmount {}", target.display()));
+        self.with_mounts(|m| m.remove(target))?
+            .map(|_| ())
+            .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))
+    }
+
+    fn is_mounted(&self, target: &Path) -> io::Result<bool> {
+        self.with_mounts(|m| m.contains_key(target))
+    }
+}

@@ -1,0 +1,273 @@
+//! Per-volume state on disk (`--state-dir`): what a restarted driver needs
+//! to unpublish a volume or render it again. Never a token: kubelet's
+//! tokens attribute is dropped before anything is written.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::volume::attr;
+
+/// One published volume at one target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumeState {
+    pub volume_id: String,
+    pub target_path: PathBuf,
+    /// The volume attributes kubelet passed, without its tokens: parsing
+    /// them again gives the same request (connectors, pod, selection).
+    pub volume_context: BTreeMap<String, String>,
+    /// Seconds since the epoch when the token in the files expires, if known
+    /// (the refresher renders again before).
+    pub token_expires_at: Option<u64>,
+    /// The generation directory `..data` points at.
+    pub generation: String,
+    /// Seconds since the epoch of the last successful write.
+    pub updated_at: u64,
+}
+
+impl VolumeState {
+    pub fn new(
+        volume_id: &str,
+        target_path: &Path,
+        volume_context: &HashMap<String, String>,
+        token_expires_at: Option<SystemTime>,
+        generation: String,
+    ) -> VolumeState {
+        let volume_context = volume_context
+            .iter()
+            .filter(|(key, _)| key.as_str() != attr::SERVICE_ACCOUNT_TOKENS)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        VolumeState {
+            volume_id: volume_id.to_owned(),
+            target_path: target_path.to_owned(),
+            volume_context,
+            token_expires_at: token_expires_at.map(epoch_seconds),
+            generation,
+            updated_at: epoch_seconds(SystemTime::now()),
+        }
+    }
+
+    /// The attributes as `VolumeRequest::parse` takes them.
+    pub fn volume_context(&self) -> HashMap<String, String> {
+        self.volume_context.clone().into_iter().collect()
+    }
+}
+
+fn epoch_seconds(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// Why state could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("volume state {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("volume state {} is not valid: {source}", path.display())]
+    Corrupt {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// A directory of `<volume>@<target hash>.json` files.
+#[derive(Clone, Debug)]
+pub struct StateStore {
+    dir: PathBuf,
+}
+
+impl StateStore {
+    /// Creates the directory if needed.
+    pub fn open(dir: impl Into<PathBuf>) -> Result<StateStore, StateError> {
+        let dir = dir.into();
+        std::fs::create_dir_all(&dir).map_err(|source| StateError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        Ok(StateStore { dir })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Written to a temporary file and renamed, so a crash leaves the old
+    /// record or the new one, never half of one.
+    pub fn save(&self, state: &VolumeState) -> Result<(), StateError> {
+        let path = self.path_for(&state.volume_id, &state.target_path);
+        let temp = path.with_extension("json.tmp");
+        let io_error = |source| StateError::Io {
+            path: path.clone(),
+            source,
+        };
+        let json = serde_json::to_vec_pretty(state).map_err(|source| StateError::Corrupt {
+            path: path.clone(),
+            source,
+        })?;
+        std::fs::write(&temp, json).map_err(io_error)?;
+        std::fs::rename(&temp, &path).map_err(io_error)
+    }
+
+    pub fn load(&self, volume_id: &str, target: &Path) -> Result<Option<VolumeState>, StateError> {
+        read_state(&self.path_for(volume_id, target))
+    }
+
+    /// Removing a record that is not there is fine.
+    pub fn remove(&self, volume_id: &str, target: &Path) -> Result<(), StateError> {
+        let path = self.path_for(volume_id, target);
+        match std::fs::remove_file(&path) {
+            Err(err) if err.kind() != io::ErrorKind::NotFound => {
+                Err(StateError::Io { path, source: err })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Every record, for the refresher; unreadable ones are reported apart.
+    pub fn list(&self) -> Result<(Vec<VolumeState>, Vec<StateError>), StateError> {
+        let entries = std::fs::read_dir(&self.dir).map_err(|source| StateError::Io {
+            path: self.dir.clone(),
+            source,
+        })?;
+        let mut states = Vec::new();
+        let mut errors = Vec::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            match read_state(&path) {
+                Ok(Some(state)) => states.push(state),
+                Ok(None) => {}
+                Err(err) => errors.push(err),
+            }
+        }
+        states.sort_by(|a, b| a.volume_id.cmp(&b.volume_id));
+        Ok((states, errors))
+    }
+
+    fn path_for(&self, volume_id: &str, target: &Path) -> PathBuf {
+        let target_hash = fnv1a(target.as_os_str().as_encoded_bytes());
+        self.dir
+            .join(format!("{}@{target_hash:016x}.json", file_safe(volume_id)))
+    }
+}
+
+fn read_state(path: &Path) -> Result<Option<VolumeState>, StateError> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(StateError::Io {
+                path: path.to_owned(),
+                source,
+            })
+        }
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|source| StateError::Corrupt {
+            path: path.to_owned(),
+            source,
+        })
+}
+
+/// Volume ids are opaque strings: keep the safe bytes, escape the rest.
+fn file_safe(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for byte in id.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// A stable, dependency-free hash: the target only needs a short unique name.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context() -> HashMap<String, String> {
+        HashMap::from([
+            ("connector.name".to_owned(), "git".to_owned()),
+            (
+                attr::SERVICE_ACCOUNT_TOKENS.to_owned(),
+                r#"{"aud":{"token":"s3cr3t","expirationTimestamp":"2030-01-01T00:00:00Z"}}"#
+                    .to_owned(),
+            ),
+        ])
+    }
+
+    #[test]
+    fn a_saved_state_loads_back_without_the_kubelet_tokens() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = StateStore::open(tmp.path().join("state")).unwrap();
+        let state = VolumeState::new(
+            "csi-abc",
+            Path::new("/pods/x/vol"),
+            &context(),
+            Some(UNIX_EPOCH + std::time::Duration::from_secs(100)),
+            "..1.000000001".into(),
+        );
+        store.save(&state).unwrap();
+        let loaded = store
+            .load("csi-abc", Path::new("/pods/x/vol"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(loaded, state);
+        assert_eq!(loaded.token_expires_at, Some(100));
+        assert!(!loaded
+            .volume_context
+            .contains_key(attr::SERVICE_ACCOUNT_TOKENS));
+        for entry in std::fs::read_dir(store.dir()).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            assert!(!text.contains("s3cr3t"), "{text}");
+        }
+    }
+
+    #[test]
+    fn records_are_per_target_and_removing_twice_is_fine() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = StateStore::open(tmp.path()).unwrap();
+        for target in ["/a", "/b"] {
+            let state = VolumeState::new("v/1", Path::new(target), &context(), None, "..g".into());
+            store.save(&state).unwrap();
+        }
+        let (states, errors) = store.list().unwrap();
+        assert_eq!(states.len(), 2);
+        assert!(errors.is_empty());
+        store.remove("v/1", Path::new("/a")).unwrap();
+        store.remove("v/1", Path::new("/a")).unwrap();
+        assert!(store.load("v/1", Path::new("/a")).unwrap().is_none());
+        assert!(store.load("v/1", Path::new("/b")).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_corrupt_record_is_reported_not_fatal() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = StateStore::open(tmp.path()).unwrap();
+        std::fs::write(tmp.path().join("x@0.json"), "{not json").unwrap();
+        let (states, errors) = store.list().unwrap();
+        assert!(states.is_empty());
+        assert!(matches!(errors.as_slice(), [StateError::Corrupt { .. }]));
+    }
+}
