@@ -13,6 +13,7 @@ pub mod csi;
 pub mod model;
 pub mod mount;
 pub mod publish;
+pub mod refresh;
 pub mod render;
 pub mod telemetry;
 pub mod tokens;

@@ -1,0 +1,188 @@
+//! The refresher: renders recorded volumes again before their token expires
+//! (at 80% of its lifetime) and when a Connector, ConnectorClass or the
+//! built-in templates change, through the publisher's one pipeline.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::broadcast;
+
+use crate::catalog::kube::CatalogChange;
+use crate::mount::state::VolumeState;
+use crate::publish::Publisher;
+use crate::telemetry::Operation;
+use crate::volume::VolumeRequest;
+
+/// Share of a token's lifetime after which the volume is rendered again.
+const REFRESH_AT: f64 = 0.8;
+
+/// Walks the recorded volumes every `interval` and on catalog changes.
+pub struct Refresher {
+    publisher: Arc<Publisher>,
+    interval: Duration,
+}
+
+impl Refresher {
+    pub fn new(publisher: Arc<Publisher>, interval: Duration) -> Refresher {
+        Refresher {
+            publisher,
+            interval,
+        }
+    }
+
+    /// Runs until `shutdown` completes. `changes` is the catalog's change
+    /// feed (none for a static manifests catalog).
+    pub async fn run(
+        self,
+        mut changes: Option<broadcast::Receiver<CatalogChange>>,
+        shutdown: impl Future<Output = ()>,
+    ) {
+        let mut tick = tokio::time::interval(self.interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => return,
+                _ = tick.tick() => self.refresh_expiring(SystemTime::now()).await,
+                change = next_change(&mut changes) => match change {
+                    Some(change) => self.refresh_affected(&change).await,
+                    // The feed closed: keep the timer-driven refreshes.
+                    None => changes = None,
+                },
+            }
+        }
+    }
+
+    /// Renders again every volume whose token has passed 80% of its life.
+    pub async fn refresh_expiring(&self, now: SystemTime) {
+        for volume in self.publisher.volumes() {
+            if token_needs_refresh(&volume, now) {
+                self.refresh(&volume).await;
+            }
+        }
+    }
+
+    /// Renders again the volumes a catalog change can affect.
+    pub async fn refresh_affected(&self, change: &CatalogChange) {
+        for volume in self.publisher.volumes() {
+            if is_affected(&volume, change) {
+                self.refresh(&volume).await;
+            }
+        }
+    }
+
+    async fn refresh(&self, volume: &VolumeState) {
+        let started = std::time::Instant::now();
+        let result = self.publisher.republish_from_state(&volume.volume_id).await;
+        // The publisher has logged and counted a failure; the old files stay.
+        let outcome = if result.is_ok() { "ok" } else { "failed" };
+        self.publisher
+            .metrics()
+            .observe(Operation::Refresh, outcome, started.elapsed());
+    }
+}
+
+/// Waits for the next change; a lagging receiver has missed some, so it
+/// reports a change of everything.
+async fn next_change(
+    changes: &mut Option<broadcast::Receiver<CatalogChange>>,
+) -> Option<CatalogChange> {
+    let Some(receiver) = changes else {
+        return std::future::pending().await;
+    };
+    match receiver.recv().await {
+        Ok(change) => Some(change),
+        Err(broadcast::error::RecvError::Lagged(_)) => Some(CatalogChange::BuiltinTemplates),
+        Err(broadcast::error::RecvError::Closed) => None,
+    }
+}
+
+/// True once 80% of the span from the last write to the token's expiry has
+/// passed (the last write is when the token was put in the files).
+pub fn token_needs_refresh(volume: &VolumeState, now: SystemTime) -> bool {
+    let Some(expires_at) = volume.token_expires_at else {
+        return false;
+    };
+    let written_at = volume.updated_at.min(expires_at);
+    let lifetime = (expires_at - written_at) as f64;
+    let refresh_at = written_at as f64 + lifetime * REFRESH_AT;
+    let now = now
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    now >= refresh_at
+}
+
+/// A Connector change affects the volumes that name it; a class or
+/// built-in templates change may affect any volume.
+pub fn is_affected(volume: &VolumeState, change: &CatalogChange) -> bool {
+    match change {
+        CatalogChange::Connector(changed) => {
+            VolumeRequest::parse(&volume.volume_context(), &HashMap::new())
+                .map(|request| request.connectors.contains(changed))
+                // A record that no longer parses cannot be rendered anyway.
+                .unwrap_or(false)
+        }
+        CatalogChange::Class(_) | CatalogChange::BuiltinTemplates => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::volume::ConnectorRef;
+    use std::path::Path;
+
+    fn volume(written_at: u64, expires_at: Option<u64>) -> VolumeState {
+        let context = HashMap::from([
+            ("connectors".to_string(), "team-a/git".to_string()),
+            (
+                "csi.storage.k8s.io/pod.namespace".to_string(),
+                "team-a".to_string(),
+            ),
+            ("csi.storage.k8s.io/pod.name".to_string(), "p".to_string()),
+        ]);
+        let mut state = VolumeState::new("vol", Path::new("/t"), &context, None, "g".into());
+        state.updated_at = written_at;
+        state.token_expires_at = expires_at;
+        state
+    }
+
+    fn at(seconds: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(seconds)
+    }
+
+    #[test]
+    fn a_token_is_refreshed_once_80_percent_of_its_life_has_passed() {
+        let state = volume(1_000, Some(2_000));
+        assert!(!token_needs_refresh(&state, at(1_799)));
+        assert!(token_needs_refresh(&state, at(1_800)));
+        assert!(
+            token_needs_refresh(&state, at(2_500)),
+            "expired: refresh now"
+        );
+    }
+
+    #[test]
+    fn a_volume_without_a_known_expiry_is_not_refreshed_by_the_timer() {
+        assert!(!token_needs_refresh(&volume(1_000, None), at(1_000_000)));
+    }
+
+    #[test]
+    fn a_connector_change_affects_only_the_volumes_naming_it() {
+        let state = volume(0, None);
+        let named = CatalogChange::Connector(ConnectorRef {
+            namespace: "team-a".into(),
+            name: "git".into(),
+        });
+        let other = CatalogChange::Connector(ConnectorRef {
+            namespace: "team-b".into(),
+            name: "git".into(),
+        });
+        assert!(is_affected(&state, &named));
+        assert!(!is_affected(&state, &other));
+        assert!(is_affected(&state, &CatalogChange::Class("git".into())));
+        assert!(is_affected(&state, &CatalogChange::BuiltinTemplates));
+    }
+}
