@@ -3,6 +3,10 @@
 //! visible file `name` links to `..data/name`. Replacing `..data` with one
 //! rename switches every file at once, so a reader never sees a mix of two
 //! generations.
+//!
+//! As in kubelet, the previous generation is deleted right after the swap:
+//! an `open` that resolved `..data` just before the rename can then fail
+//! with "not found" (never read a torn or mixed file); a retry succeeds.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -223,5 +227,52 @@ mod tests {
             assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{bad}");
         }
         assert!(entries(tmp.path()).is_empty());
+    }
+
+    #[test]
+    fn a_concurrent_reader_never_sees_a_torn_or_mixed_file() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+
+        const SIZE: usize = 64 * 1024;
+        let tmp = tempfile::tempdir().unwrap();
+        let generation_plan = |n: u8| {
+            let content = String::from(char::from(b'a' + n % 26)).repeat(SIZE);
+            plan(&[("config", &content), ("token", &content)])
+        };
+        write_generation(tmp.path(), &generation_plan(0)).unwrap();
+        let done = Arc::new(AtomicBool::new(false));
+        let reader = {
+            let dir = tmp.path().to_owned();
+            let done = done.clone();
+            std::thread::spawn(move || {
+                let mut reads = 0u64;
+                while !done.load(Ordering::SeqCst) {
+                    for name in ["config", "token"] {
+                        // The one race kubelet's swap has too: the open
+                        // resolved `..data` to the generation being removed.
+                        let content = match fs::read(dir.join(name)) {
+                            Ok(content) => content,
+                            Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+                            Err(err) => panic!("{name} unreadable mid-update: {err}"),
+                        };
+                        assert_eq!(content.len(), SIZE, "{name} torn");
+                        assert!(content.iter().all(|b| *b == content[0]), "{name} mixed");
+                        reads += 1;
+                    }
+                }
+                reads
+            })
+        };
+        for n in 1..=100 {
+            write_generation(tmp.path(), &generation_plan(n)).unwrap();
+        }
+        done.store(true, Ordering::SeqCst);
+        let reads = reader.join().unwrap();
+        assert!(reads > 0);
+        assert_eq!(
+            fs::read(tmp.path().join("token")).unwrap()[0],
+            b'a' + 100 % 26
+        );
     }
 }
