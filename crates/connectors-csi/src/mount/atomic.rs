@@ -31,17 +31,26 @@ pub fn write_generation(target: &Path, plan: &FilePlan) -> io::Result<String> {
         check_name(name)?;
     }
     let previous = current_generation(target)?;
+    // Leftovers of an update that failed or crashed would take the room the
+    // new generation needs.
+    remove_generations_except(target, previous.as_deref())?;
     let generation = new_generation_dir(target)?;
     let dir = target.join(&generation);
-    for file in &plan.files {
-        write_file(&dir.join(&file.name), &file.content)?;
+    let written = plan
+        .files
+        .iter()
+        .try_for_each(|file| write_file(&dir.join(&file.name), &file.content));
+    if let Err(err) = written {
+        // Best effort: the next update removes it anyway.
+        let _ = remove_dir_if_present(&dir);
+        return Err(err);
     }
     replace_link(target, DATA_LINK, Path::new(&generation))?;
     for name in &names {
         link_file(target, name)?;
     }
     remove_stale_links(target, &names)?;
-    remove_old_generations(target, &generation, previous.as_deref())?;
+    remove_generations_except(target, Some(&generation))?;
     Ok(generation)
 }
 
@@ -136,16 +145,13 @@ fn remove_stale_links(target: &Path, keep: &BTreeSet<&str>) -> io::Result<()> {
     Ok(())
 }
 
-/// The previous generation, and any left by an update that crashed half-way.
-fn remove_old_generations(target: &Path, current: &str, previous: Option<&str>) -> io::Result<()> {
-    if let Some(previous) = previous.filter(|p| *p != current) {
-        remove_dir_if_present(&target.join(previous))?;
-    }
+/// Every generation directory but `keep`.
+fn remove_generations_except(target: &Path, keep: Option<&str>) -> io::Result<()> {
     for entry in fs::read_dir(target)? {
         let entry = entry?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        if name.starts_with("..") && name != current && entry.file_type()?.is_dir() {
+        if name.starts_with("..") && Some(name) != keep && entry.file_type()?.is_dir() {
             remove_dir_if_present(&entry.path())?;
         }
     }

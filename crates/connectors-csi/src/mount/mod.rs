@@ -298,4 +298,55 @@ mod tests {
         assert!(!target.exists());
         assert!(tmpfs::find_mount(&target).unwrap().is_none());
     }
+
+    #[test]
+    fn files_larger_than_the_tmpfs_fail_and_leave_nothing_mounted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("vol");
+        let dirs = VolumeDirs::new(Arc::new(SystemMounter), 64 * 1024);
+        let big = "x".repeat(256 * 1024);
+        match dirs.create(&target, &plan(&[("big", &big)])) {
+            Err(MountError::Write { source, .. }) => {
+                assert_eq!(source.raw_os_error(), Some(28), "ENOSPC expected: {source}");
+            }
+            Err(MountError::Mount { source, .. })
+                if source.kind() == io::ErrorKind::PermissionDenied =>
+            {
+                eprintln!("skipped: mounting needs root");
+                return;
+            }
+            other => panic!("expected a write failure, got {other:?}"),
+        }
+        assert!(!target.exists());
+        assert!(tmpfs::find_mount(&target).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_failed_update_on_a_real_tmpfs_keeps_the_old_files_read_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("vol");
+        let dirs = VolumeDirs::new(Arc::new(SystemMounter), 64 * 1024);
+        match dirs.create(&target, &plan(&[("a", "old")])) {
+            Ok(_) => {}
+            Err(MountError::Mount { source, .. })
+                if source.kind() == io::ErrorKind::PermissionDenied =>
+            {
+                eprintln!("skipped: mounting needs root");
+                return;
+            }
+            Err(err) => panic!("{err}"),
+        }
+        let big = "x".repeat(256 * 1024);
+        assert!(matches!(
+            dirs.update(&target, &plan(&[("a", &big)])),
+            Err(MountError::Write { .. })
+        ));
+        assert_eq!(std::fs::read_to_string(target.join("a")).unwrap(), "old");
+        assert!(tmpfs::find_mount(&target).unwrap().unwrap().is_read_only());
+        // The failed generation does not hold on to the room the next needs.
+        let fits = "y".repeat(40 * 1024);
+        dirs.update(&target, &plan(&[("a", &fits)])).unwrap();
+        assert_eq!(std::fs::read_to_string(target.join("a")).unwrap(), fits);
+        dirs.remove(&target).unwrap();
+    }
 }
