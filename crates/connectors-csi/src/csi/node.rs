@@ -1,0 +1,242 @@
+//! CSI Node: NodePublishVolume and NodeUnpublishVolume carry the work; the
+//! rest describes the node. Each handler checks the CSI fields, calls the
+//! [`Publisher`] once, counts the call and maps the error.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tonic::{Request, Response, Status};
+
+use super::proto::node_server::Node;
+use super::proto::volume_capability::AccessType;
+use super::proto::{
+    NodeExpandVolumeRequest, NodeExpandVolumeResponse, NodeGetCapabilitiesRequest,
+    NodeGetCapabilitiesResponse, NodeGetInfoRequest, NodeGetInfoResponse,
+    NodeGetVolumeStatsRequest, NodeGetVolumeStatsResponse, NodePublishVolumeRequest,
+    NodePublishVolumeResponse, NodeStageVolumeRequest, NodeStageVolumeResponse,
+    NodeUnpublishVolumeRequest, NodeUnpublishVolumeResponse, NodeUnstageVolumeRequest,
+    NodeUnstageVolumeResponse,
+};
+use super::status::{code_name, code_of};
+use crate::publish::{PublishError, PublishOutcome, PublishRequest, Publisher};
+use crate::telemetry::Operation;
+
+pub struct NodeService {
+    node_id: String,
+    publisher: Arc<Publisher>,
+}
+
+impl NodeService {
+    pub fn new(node_id: String, publisher: Arc<Publisher>) -> NodeService {
+        NodeService { node_id, publisher }
+    }
+
+    fn observe(&self, operation: Operation, result: Result<(), &PublishError>, started: Instant) {
+        let label = match result {
+            Ok(()) => "ok",
+            Err(err) => code_name(code_of(err)),
+        };
+        self.publisher
+            .metrics()
+            .observe(operation, label, started.elapsed());
+    }
+}
+
+fn invalid(field: &'static str, problem: &'static str) -> PublishError {
+    PublishError::InvalidRequest { field, problem }
+}
+
+/// The CSI-level checks; the volume attributes are the pipeline's.
+fn publish_request(request: NodePublishVolumeRequest) -> Result<PublishRequest, PublishError> {
+    if request.volume_id.is_empty() {
+        return Err(invalid("volume_id", "missing"));
+    }
+    if request.target_path.is_empty() {
+        return Err(invalid("target_path", "missing"));
+    }
+    let capability = request
+        .volume_capability
+        .ok_or_else(|| invalid("volume_capability", "missing"))?;
+    match capability.access_type {
+        Some(AccessType::Mount(_)) => {}
+        Some(AccessType::Block(_)) => {
+            return Err(invalid(
+                "volume_capability",
+                "block access is not supported: the volume is a directory of files",
+            ))
+        }
+        None => return Err(invalid("volume_capability", "access type missing")),
+    }
+    if !request.readonly {
+        return Err(invalid(
+            "readonly",
+            "must be true: set readOnly: true on the pod's CSI volume",
+        ));
+    }
+    Ok(PublishRequest {
+        volume_id: request.volume_id,
+        target_path: PathBuf::from(request.target_path),
+        volume_context: request.volume_context,
+        secrets: request.secrets,
+    })
+}
+
+#[tonic::async_trait]
+impl Node for NodeService {
+    async fn node_publish_volume(
+        &self,
+        request: Request<NodePublishVolumeRequest>,
+    ) -> Result<Response<NodePublishVolumeResponse>, Status> {
+        let started = Instant::now();
+        let result = match publish_request(request.into_inner()) {
+            Ok(request) => self.publisher.publish(&request).await,
+            Err(err) => Err(err),
+        };
+        match result {
+            Ok(outcome) => {
+                let operation = match outcome {
+                    PublishOutcome::Mounted => Operation::Publish,
+                    PublishOutcome::Updated | PublishOutcome::KeptPrevious => Operation::Republish,
+                };
+                self.observe(operation, Ok(()), started);
+                Ok(Response::new(NodePublishVolumeResponse {}))
+            }
+            Err(err) => {
+                self.observe(Operation::Publish, Err(&err), started);
+                tracing::warn!(error = %err, "publish failed");
+                Err(err.into())
+            }
+        }
+    }
+
+    async fn node_unpublish_volume(
+        &self,
+        request: Request<NodeUnpublishVolumeRequest>,
+    ) -> Result<Response<NodeUnpublishVolumeResponse>, Status> {
+        let started = Instant::now();
+        let request = request.into_inner();
+        let result = if request.volume_id.is_empty() {
+            Err(invalid("volume_id", "missing"))
+        } else if request.target_path.is_empty() {
+            Err(invalid("target_path", "missing"))
+        } else {
+            let target = PathBuf::from(&request.target_path);
+            self.publisher.unpublish(&request.volume_id, &target).await
+        };
+        self.observe(Operation::Unpublish, result.as_ref().map(|_| ()), started);
+        match result {
+            Ok(()) => Ok(Response::new(NodeUnpublishVolumeResponse {})),
+            Err(err) => {
+                tracing::warn!(error = %err, "unpublish failed");
+                Err(err.into())
+            }
+        }
+    }
+
+    /// No STAGE_UNSTAGE, stats or expansion: an ephemeral file volume has none.
+    async fn node_get_capabilities(
+        &self,
+        _request: Request<NodeGetCapabilitiesRequest>,
+    ) -> Result<Response<NodeGetCapabilitiesResponse>, Status> {
+        Ok(Response::new(NodeGetCapabilitiesResponse::default()))
+    }
+
+    async fn node_get_info(
+        &self,
+        _request: Request<NodeGetInfoRequest>,
+    ) -> Result<Response<NodeGetInfoResponse>, Status> {
+        Ok(Response::new(NodeGetInfoResponse {
+            node_id: self.node_id.clone(),
+            ..Default::default()
+        }))
+    }
+
+    async fn node_stage_volume(
+        &self,
+        _request: Request<NodeStageVolumeRequest>,
+    ) -> Result<Response<NodeStageVolumeResponse>, Status> {
+        Err(Status::unimplemented("NodeStageVolume is not supported"))
+    }
+
+    async fn node_unstage_volume(
+        &self,
+        _request: Request<NodeUnstageVolumeRequest>,
+    ) -> Result<Response<NodeUnstageVolumeResponse>, Status> {
+        Err(Status::unimplemented("NodeUnstageVolume is not supported"))
+    }
+
+    async fn node_get_volume_stats(
+        &self,
+        _request: Request<NodeGetVolumeStatsRequest>,
+    ) -> Result<Response<NodeGetVolumeStatsResponse>, Status> {
+        Err(Status::unimplemented("NodeGetVolumeStats is not supported"))
+    }
+
+    async fn node_expand_volume(
+        &self,
+        _request: Request<NodeExpandVolumeRequest>,
+    ) -> Result<Response<NodeExpandVolumeResponse>, Status> {
+        Err(Status::unimplemented("NodeExpandVolume is not supported"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::csi::proto::volume_capability::{BlockVolume, MountVolume};
+    use crate::csi::proto::VolumeCapability;
+
+    fn request() -> NodePublishVolumeRequest {
+        NodePublishVolumeRequest {
+            volume_id: "vol".into(),
+            target_path: "/target".into(),
+            volume_capability: Some(VolumeCapability {
+                access_type: Some(AccessType::Mount(MountVolume::default())),
+                access_mode: None,
+            }),
+            readonly: true,
+            ..Default::default()
+        }
+    }
+
+    fn field_of(request: NodePublishVolumeRequest) -> &'static str {
+        match publish_request(request) {
+            Err(PublishError::InvalidRequest { field, .. }) => field,
+            other => panic!("expected an invalid request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_well_formed_request_passes_with_its_attributes() {
+        let mut good = request();
+        good.volume_context
+            .insert("connector.name".into(), "git".into());
+        let checked = publish_request(good).unwrap();
+        assert_eq!(checked.volume_id, "vol");
+        assert_eq!(checked.target_path, PathBuf::from("/target"));
+        assert_eq!(checked.volume_context.len(), 1);
+    }
+
+    #[test]
+    fn each_bad_csi_field_is_named() {
+        let mut r = request();
+        r.volume_id.clear();
+        assert_eq!(field_of(r), "volume_id");
+        let mut r = request();
+        r.target_path.clear();
+        assert_eq!(field_of(r), "target_path");
+        let mut r = request();
+        r.volume_capability = None;
+        assert_eq!(field_of(r), "volume_capability");
+        let mut r = request();
+        r.volume_capability = Some(VolumeCapability {
+            access_type: Some(AccessType::Block(BlockVolume {})),
+            access_mode: None,
+        });
+        assert_eq!(field_of(r), "volume_capability");
+        let mut r = request();
+        r.readonly = false;
+        assert_eq!(field_of(r), "readonly");
+    }
+}
