@@ -2,7 +2,6 @@
 //! or a cluster), then serves CSI on the unix socket and metrics/health on
 //! TCP until SIGTERM or SIGINT.
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -208,11 +207,9 @@ fn bind_socket(socket: &Path) -> anyhow::Result<tokio::net::UnixListener> {
     tokio::net::UnixListener::bind(socket).with_context(|| format!("binding {}", socket.display()))
 }
 
-fn stopped(mut stop: watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
-    async move {
-        // An error means the sender is gone: stop too.
-        let _ = stop.wait_for(|stopped| *stopped).await;
-    }
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    // An error means the sender is gone: stop too.
+    let _ = stop.wait_for(|stopped| *stopped).await;
 }
 
 async fn wait_for_signal() {

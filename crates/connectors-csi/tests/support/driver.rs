@@ -40,6 +40,9 @@ pub fn quickstart() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart")
 }
 
+/// The pipeline's three seams: where objects, permission and tokens come from.
+pub type Seams = (Arc<dyn Catalog>, Arc<dyn Access>, Arc<dyn TokenSource>);
+
 /// What the driver is built from; defaults are the quick start in manifests mode.
 pub struct Options {
     /// Socket, state directory and token file live here; the caller keeps it.
@@ -47,7 +50,7 @@ pub struct Options {
     pub manifests: Vec<PathBuf>,
     pub ca_cert: String,
     /// Cluster-mode (or fake) parts replacing the manifests ones.
-    pub parts: Option<(Arc<dyn Catalog>, Arc<dyn Access>, Arc<dyn TokenSource>)>,
+    pub parts: Option<Seams>,
     pub mounter: Arc<dyn Mounter>,
 }
 
@@ -109,8 +112,7 @@ pub async fn start(mut options: Options) -> (Clients, DriverHandle) {
         None => {
             let catalog = ManifestsCatalog::load(&options.manifests).unwrap();
             let tokens = KubeletOrFile::new(AUDIENCE, Some(options.token_file()));
-            let parts: (Arc<dyn Catalog>, Arc<dyn Access>, Arc<dyn TokenSource>) =
-                (Arc::new(catalog), Arc::new(AllowAll), Arc::new(tokens));
+            let parts: Seams = (Arc::new(catalog), Arc::new(AllowAll), Arc::new(tokens));
             parts
         }
     };
