@@ -23,6 +23,9 @@ use tokio::sync::watch;
 /// of the largest volume the renderer allows, plus slack for directories.
 const TMPFS_BYTES: u64 = 16 * 1024 * 1024;
 
+/// How long calls in flight may take to finish after SIGTERM.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 #[derive(clap::Args)]
 pub struct Args {
     /// Where kubelet dials the driver, `unix:///path/csi.sock`.
@@ -115,12 +118,34 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         node_id: args.node_id.clone(),
         driver_name: args.driver_name.clone(),
     };
-    let served = csi::serve(listener, driver, stopped(stop_rx)).await;
+    let served = serve_until_stopped(listener, driver, stop_rx).await;
     for task in http {
         let _ = task.await;
     }
     let _ = std::fs::remove_file(&socket);
     served.context("serving CSI")
+}
+
+/// Serves until SIGTERM, then lets calls in flight finish for at most
+/// [`SHUTDOWN_GRACE`]: a client that keeps its connection open (kubelet
+/// does) must not hold the driver up until the kubelet's SIGKILL.
+async fn serve_until_stopped(
+    listener: tokio::net::UnixListener,
+    driver: Driver,
+    stop: watch::Receiver<bool>,
+) -> Result<(), tonic::transport::Error> {
+    let server = csi::serve(listener, driver, stopped(stop.clone()));
+    tokio::pin!(server);
+    tokio::select! {
+        served = &mut server => served,
+        () = async {
+            stopped(stop).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => {
+            tracing::warn!(grace = ?SHUTDOWN_GRACE, "connections still open after the grace period, exiting");
+            Ok(())
+        }
+    }
 }
 
 type Sources = (Arc<dyn Catalog>, Arc<dyn Access>, Arc<dyn TokenSource>);
