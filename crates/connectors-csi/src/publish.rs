@@ -109,11 +109,14 @@ struct Rendered {
 }
 
 impl Publisher {
+    /// Volumes recorded by a previous run count as mounted from the start.
     pub fn new(parts: PublisherParts) -> Publisher {
-        Publisher {
+        let publisher = Publisher {
             parts,
             locks: Mutex::new(HashMap::new()),
-        }
+        };
+        publisher.count_volumes();
+        publisher
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {

@@ -9,19 +9,24 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use connectors_csi::access::{Access, AllowAll, DecisionCacheConfig};
-use connectors_csi::catalog::kube::{self, ClusterSettings};
+use connectors_csi::catalog::kube::{self, CatalogChange, ClusterSettings};
 use connectors_csi::catalog::{Catalog, ManifestsCatalog};
 use connectors_csi::csi::{self, Driver};
 use connectors_csi::mount::{StateStore, SystemMounter, VolumeDirs};
 use connectors_csi::publish::{Publisher, PublisherParts};
+use connectors_csi::refresh::Refresher;
 use connectors_csi::render::Renderer;
 use connectors_csi::telemetry::{self, LogFormat, Metrics};
 use connectors_csi::tokens::{KubeletOrFile, TokenSource};
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 /// Room for two generations of files (old and new exist during a swap)
 /// of the largest volume the renderer allows, plus slack for directories.
 const TMPFS_BYTES: u64 = 16 * 1024 * 1024;
+
+/// How often recorded volumes are checked for tokens near expiry; catalog
+/// changes trigger a refresh at once.
+const REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// How long calls in flight may take to finish after SIGTERM.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
@@ -80,7 +85,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 async fn serve(args: Args) -> anyhow::Result<()> {
     let socket = socket_path(&args.endpoint)?;
     let metrics = Arc::new(Metrics::new());
-    let (catalog, access, tokens) = sources(&args).await?;
+    let (catalog, access, tokens, changes) = sources(&args).await?;
     let ca_cert = match &args.ca_cert {
         Some(path) => std::fs::read_to_string(path)
             .with_context(|| format!("reading --ca-cert {}", path.display()))?,
@@ -105,6 +110,8 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     );
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    let refresher = Refresher::new(publisher.clone(), REFRESH_INTERVAL);
+    let refreshing = tokio::spawn(refresher.run(changes, stopped(stop_rx.clone())));
     let http = start_http(&args, &metrics, &publisher, &stop_rx).await?;
     let listener = bind_socket(&socket)?;
     tracing::info!(endpoint = %args.endpoint, node_id = %args.node_id, "serving CSI");
@@ -122,6 +129,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     for task in http {
         let _ = task.await;
     }
+    let _ = refreshing.await;
     let _ = std::fs::remove_file(&socket);
     served.context("serving CSI")
 }
@@ -148,7 +156,14 @@ async fn serve_until_stopped(
     }
 }
 
-type Sources = (Arc<dyn Catalog>, Arc<dyn Access>, Arc<dyn TokenSource>);
+/// The pipeline's seams, and the catalog's change feed for the refresher
+/// (none for files, which do not change while the driver runs).
+type Sources = (
+    Arc<dyn Catalog>,
+    Arc<dyn Access>,
+    Arc<dyn TokenSource>,
+    Option<broadcast::Receiver<CatalogChange>>,
+);
 
 /// Files when `--manifests` is given, else the API server.
 async fn sources(args: &Args) -> anyhow::Result<Sources> {
@@ -157,7 +172,12 @@ async fn sources(args: &Args) -> anyhow::Result<Sources> {
         let (connectors, classes) = catalog.counts();
         tracing::info!(connectors, classes, "manifests mode");
         let tokens = KubeletOrFile::new(args.token_audience.clone(), args.token_file.clone());
-        return Ok((Arc::new(catalog), Arc::new(AllowAll), Arc::new(tokens)));
+        return Ok((
+            Arc::new(catalog),
+            Arc::new(AllowAll),
+            Arc::new(tokens),
+            None,
+        ));
     }
     let client = kube::connect(args.kubeconfig.as_deref()).await?;
     let parts = kube::kube_driver_parts(
@@ -170,7 +190,8 @@ async fn sources(args: &Args) -> anyhow::Result<Sources> {
         },
     );
     tracing::info!(namespace = %args.namespace, "cluster mode");
-    Ok((parts.catalog, parts.access, parts.tokens))
+    let changes = parts.catalog.subscribe();
+    Ok((parts.catalog, parts.access, parts.tokens, Some(changes)))
 }
 
 /// `/metrics` and the health endpoints; one listener when both flags name
