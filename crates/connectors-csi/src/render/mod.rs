@@ -4,7 +4,81 @@
 //! connectors, the built-in overrides, the token and the proxy CA, and returns
 //! the final file set (SPEC §4, §5). It does no I/O.
 
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use crate::catalog::ResolvedConnector;
+use crate::tokens::Token;
+use crate::volume::VolumeRequest;
+
+mod builtins;
+mod data;
+mod engine;
+mod params;
+mod plan;
+#[cfg(test)]
+mod tests;
+
+pub use builtins::default_templates;
+
+/// Plans volumes: the engine with its parse cache, the limits and the
+/// built-in templates. One per driver, shared by every publish.
+pub struct Renderer {
+    engine: engine::Engine,
+    limits: RenderLimits,
+    builtins: BTreeMap<String, String>,
+}
+
+impl Default for Renderer {
+    fn default() -> Self {
+        Renderer::new(RenderLimits::default())
+    }
+}
+
+impl Renderer {
+    pub fn new(limits: RenderLimits) -> Renderer {
+        Renderer {
+            engine: engine::Engine::new(limits.cache_entries),
+            limits,
+            builtins: builtins::default_templates(),
+        }
+    }
+
+    pub fn limits(&self) -> &RenderLimits {
+        &self.limits
+    }
+
+    /// Parsed templates in the cache (a metric).
+    pub fn cached_templates(&self) -> usize {
+        self.engine.cached()
+    }
+
+    /// The final file set of a volume. `connectors` are the request's, in
+    /// its order, each with its class; `ca_cert` is the proxy CA PEM or `""`.
+    pub fn plan(
+        &self,
+        request: &VolumeRequest,
+        connectors: &[ResolvedConnector],
+        builtin_overrides: Option<&BTreeMap<String, String>>,
+        token: &Token,
+        ca_cert: &str,
+    ) -> Result<FilePlan, RenderError> {
+        if connectors.is_empty() {
+            return Err(RenderError::NoConnectors);
+        }
+        let builtins = builtins::effective_templates(&self.builtins, builtin_overrides);
+        let planner = plan::Planner {
+            engine: &self.engine,
+            limits: &self.limits,
+            request,
+            connectors,
+            token,
+            data: data::VolumeData::new(connectors, token, ca_cert),
+            started: Instant::now(),
+        };
+        planner.plan(&builtins)
+    }
+}
 
 /// What bounds one volume's rendering.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
