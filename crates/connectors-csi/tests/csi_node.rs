@@ -519,3 +519,36 @@ async fn missing_objects_are_not_found_naming_them() {
     assert!(handle.publisher.volumes().is_empty());
     handle.stop().await;
 }
+
+#[tokio::test]
+async fn a_restarted_driver_refreshes_a_volume_from_its_state() {
+    require_root!();
+    let node = Node::start().await;
+    let target = node.target("refresh");
+    // No kubelet token: the token comes from the driver's token file.
+    node.publish("csi-refresh", &target, quickstart_context())
+        .await
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(target.join("context.token")).unwrap(),
+        "file-token-s3cr3t"
+    );
+    let before = data_link(&target);
+    let node = node.restart().await;
+    std::fs::write(node.dir.path().join("token"), "rotated-token-s3cr3t").unwrap();
+    node.handle
+        .publisher
+        .republish_from_state("csi-refresh")
+        .await
+        .unwrap();
+    assert_ne!(data_link(&target), before);
+    assert_eq!(
+        std::fs::read_to_string(target.join("context.token")).unwrap(),
+        "rotated-token-s3cr3t"
+    );
+    let (_, options) = mount_at(&target).unwrap();
+    assert!(options.iter().any(|o| o == "ro"), "{options:?}");
+    assert!(!state_text(&node.state_dir()).contains("rotated-token-s3cr3t"));
+    node.unpublish("csi-refresh", &target).await.unwrap();
+    node.handle.stop().await;
+}
