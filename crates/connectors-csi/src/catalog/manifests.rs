@@ -317,8 +317,7 @@ data:
 
     #[test]
     fn a_class_without_a_name_is_an_error_naming_the_file() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/reference/connectorclasses/tech-design--unnamed.yaml");
+        let path = crate::render::reference_dir().join("tech-design--unnamed.yaml");
         let text = std::fs::read_to_string(&path).unwrap();
         let err = ManifestsCatalog::default()
             .add_text(Path::new("tech-design--unnamed.yaml"), &text)

@@ -18,6 +18,8 @@ mod params;
 mod plan;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+pub(crate) use tests::reference_dir;
 
 pub use builtins::default_templates;
 

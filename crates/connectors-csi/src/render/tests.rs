@@ -532,16 +532,22 @@ fn connector_spec_and_every_field_are_template_data() {
     );
 }
 
-/// `shared/reference/connectorclasses`, beside the repository.
-fn reference_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/reference/connectorclasses");
-    assert!(
-        dir.is_dir(),
-        "reference ConnectorClasses expected at {}",
-        dir.display()
-    );
-    dir
+/// `shared/reference/connectorclasses`: `$CONNECTORS_REFERENCE_DIR`, else
+/// beside the repository (as CI lays it out), else the workplace's copy.
+pub(crate) fn reference_dir() -> PathBuf {
+    let candidates = [
+        std::env::var_os("CONNECTORS_REFERENCE_DIR").map(PathBuf::from),
+        Some(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../../shared/reference/connectorclasses"),
+        ),
+        Some(PathBuf::from("/work/shared/reference/connectorclasses")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|dir| dir.is_dir())
+        .expect("reference ConnectorClasses: set CONNECTORS_REFERENCE_DIR to shared/reference/connectorclasses")
 }
 
 /// A reference class, named after its file when it has no name.
