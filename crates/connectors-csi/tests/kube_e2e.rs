@@ -386,3 +386,133 @@ async fn no_token_reaches_the_logs_during_publishes_and_failures() {
     );
     driver.stop().await;
 }
+
+/// The driver process, killed if a failed assertion leaves it running.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `GET path` on 127.0.0.1:port: the status code (0 while nothing listens).
+async fn http_status(port: u16, path: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
+        return 0;
+    };
+    let request = format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n");
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        return 0;
+    }
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response).await;
+    response
+        .get(9..12)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Polls `condition` every 20 ms for up to 10 s.
+async fn eventually(what: &str, mut condition: impl AsyncFnMut() -> bool) {
+    for _ in 0..500 {
+        if condition().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+#[tokio::test]
+async fn the_serve_binary_in_cluster_mode_publishes_and_re_renders_on_a_connector_change() {
+    if !can_mount() {
+        return;
+    }
+    let server = FakeApiServer::start().await;
+    server.apply(json!({
+        "kind": "ConnectorClass", "metadata": {"name": "git"},
+        "spec": {"configurations": [{"name": "gitconfig", "data": {
+            ".gitconfig": "# {{ .connector.spec.address }}\n"
+        }}]}
+    }));
+    server.apply(git_connector("github", "https://github.com"));
+    server.allow("team-a", "builder", "team-a", "github");
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("csi.sock");
+    let port = free_port();
+    let mut child = KillOnDrop(
+        std::process::Command::new(env!("CARGO_BIN_EXE_connectors-csi"))
+            .arg("serve")
+            .arg(format!("--endpoint=unix://{}", socket.display()))
+            .args(["--node-id", "node-a"])
+            .arg("--state-dir")
+            .arg(dir.path().join("state"))
+            .arg("--kubeconfig")
+            .arg(server.kubeconfig_path())
+            .args(["--token-audience", AUDIENCE])
+            .arg(format!("--health-addr=127.0.0.1:{port}"))
+            .env("POD_NAMESPACE", DRIVER_NAMESPACE)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+
+    eventually("the driver is ready (caches synced)", async || {
+        http_status(port, "/readyz").await == 200
+    })
+    .await;
+    let configmap_watch = server.requests().into_iter().find(|r| {
+        r.is_watch() && r.path == format!("/api/v1/namespaces/{DRIVER_NAMESPACE}/configmaps")
+    });
+    assert!(
+        configmap_watch.is_some(),
+        "templates watched in POD_NAMESPACE"
+    );
+
+    let target = dir.path().join("pods/web/volume");
+    let mut node =
+        connectors_csi::csi::proto::node_client::NodeClient::new(driver::connect(&socket).await);
+    let context = volume_context("web", "github");
+    node.node_publish_volume(driver::publish_request("csi-web", &target, context))
+        .await
+        .unwrap();
+    let issued = server.issued_tokens();
+    assert_eq!(issued.len(), 1);
+    assert_eq!(
+        std::fs::read_to_string(target.join("context.token")).unwrap(),
+        issued[0].token
+    );
+
+    server.apply(git_connector("github", "https://moved.example.com"));
+    let gitconfig = target.join(".gitconfig");
+    eventually("the refresher re-rendered the volume", async || {
+        std::fs::read_to_string(&gitconfig).is_ok_and(|t| t.contains("moved.example.com"))
+    })
+    .await;
+
+    node.node_unpublish_volume(NodeUnpublishVolumeRequest {
+        volume_id: "csi-web".into(),
+        target_path: target.display().to_string(),
+    })
+    .await
+    .unwrap();
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status();
+    eventually("the driver exited", async || {
+        child.0.try_wait().ok().flatten().is_some()
+    })
+    .await;
+}
