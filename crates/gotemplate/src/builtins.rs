@@ -205,7 +205,7 @@ fn length(item: &Ev) -> Result<i64, String> {
         _ => match item.value() {
             Value::Str(s) => Ok(s.len() as i64),
             Value::List(l) => Ok(l.items.len() as i64),
-            Value::Map(m) => Ok(m.entries.len() as i64),
+            Value::Map(m) => Ok(m.len() as i64),
             v => Err(format!("len of type {}", v.type_name())),
         },
     }
@@ -273,8 +273,8 @@ fn index(item: &Ev, indexes: &[Ev]) -> Result<Ev, String> {
                         ))
                     }
                 };
-                match m.entries.get(&**k) {
-                    Some(e) => Ev::from_elem(e.clone(), m.elem),
+                match m.get(k) {
+                    Some(e) => Ev::from_elem(e, m.elem),
                     None => zero_of(m.elem),
                 }
             }

@@ -13,7 +13,7 @@ use crate::func::{Function, Param};
 use crate::lex::go_quote;
 use crate::parse::Trees;
 use crate::template::Limits;
-use crate::value::{List, Map, Value};
+use crate::value::{List, Value};
 
 /// Go's `maxExecDepth`, named in the error for runaway recursion.
 const MAX_EXEC_DEPTH: usize = 100_000;
@@ -283,11 +283,14 @@ impl<'t> Exec<'t, '_> {
                 }
                 return Ok(());
             }
-            Some(Value::Map(m)) if !m.entries.is_empty() => {
-                let m: Arc<Map> = m.clone();
-                for (k, v) in m.entries.iter() {
-                    let elem = Ev::from_elem(v.clone(), m.elem);
-                    let key = Ev::Plain(Value::Str(k.clone()));
+            Some(Value::Map(m)) if !m.is_empty() => {
+                let elem_type = m.elem;
+                // Go sorts the keys and takes the values once, before the
+                // first iteration: a body that sets or unsets entries of this
+                // very map changes neither what is visited nor its values.
+                for (k, v) in m.snapshot() {
+                    let elem = Ev::from_elem(v, elem_type);
+                    let key = Ev::Plain(Value::Str(k));
                     self.one_iteration(r, mark, elem, key)?;
                 }
                 return Ok(());
@@ -558,8 +561,8 @@ impl<'t> Exec<'t, '_> {
                 if has_args {
                     return Err(self.err(format!("{name} is not a method but has arguments")));
                 }
-                Ok(match m.entries.get(name) {
-                    Some(x) => Ev::from_elem(x.clone(), m.elem),
+                Ok(match m.get(name) {
+                    Some(x) => Ev::from_elem(x, m.elem),
                     None => Ev::Missing,
                 })
             }

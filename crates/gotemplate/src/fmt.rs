@@ -165,6 +165,12 @@ impl<'a> Printer<'a> {
     /// Go's `printValue`: `depth > 0` inside slices and maps, where a nil
     /// interface prints `<nil>` whatever the verb.
     fn print_value(&mut self, v: &Value, verb: char, depth: usize) {
+        if depth > crate::value::MAX_NESTING && matches!(v, Value::List(_) | Value::Map(_)) {
+            // A map that holds itself (`set $d "self" $d`) would recurse
+            // forever; Go's fmt overflows its stack there, we cut the output.
+            self.buf.push_str("...");
+            return;
+        }
         match v {
             Value::Nil => {
                 if self.f.sharp_v {
@@ -211,7 +217,7 @@ impl<'a> Printer<'a> {
                 } else {
                     self.buf.push_str("map[");
                 }
-                for (i, (k, item)) in m.entries.iter().enumerate() {
+                for (i, (k, item)) in m.snapshot().iter().enumerate() {
                     if i > 0 {
                         self.buf.push_str(if self.f.sharp_v { ", " } else { " " });
                     }

@@ -29,7 +29,7 @@ mod value;
 pub use error::{Error, ErrorKind};
 pub use func::{FuncBody, FuncMap, Function, Param};
 pub use template::{Limits, Template};
-pub use value::{ElemType, List, Map, Object, Value};
+pub use value::{ElemType, List, Map, Object, Value, MAX_NESTING};
 
 #[cfg(test)]
 mod tests;

@@ -10,7 +10,11 @@
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// How deep the recursive walks (printing, JSON, deep copy and compare) go
+/// into nested slices and maps before they stop: a map can hold itself.
+pub const MAX_NESTING: usize = 512;
 
 /// A Go value as a template sees it.
 #[derive(Clone, Default)]
@@ -69,10 +73,108 @@ pub struct List {
 }
 
 /// A Go `map[string]elem`.
-#[derive(Clone, Debug)]
+///
+/// Go maps are references: sprig's `set`, `unset` and `merge` change the map
+/// every holder sees. So the entries sit behind a lock and every `Arc<Map>`
+/// clone shares them; `dict`, `deepCopy` and JSON decoding make new maps.
+/// No guard ever leaves this type, so a template function that mutates a map
+/// while the engine walks it cannot deadlock: walkers take a snapshot.
 pub struct Map {
     pub elem: ElemType,
-    pub entries: BTreeMap<Arc<str>, Value>,
+    entries: RwLock<BTreeMap<Arc<str>, Value>>,
+}
+
+impl Map {
+    pub fn new(elem: ElemType, entries: BTreeMap<Arc<str>, Value>) -> Map {
+        Map {
+            elem,
+            entries: RwLock::new(entries),
+        }
+    }
+
+    // A panic never happens while a guard is held (the closures below only
+    // touch the BTreeMap), but a poisoned lock still holds consistent data.
+    fn read(&self) -> RwLockReadGuard<'_, BTreeMap<Arc<str>, Value>> {
+        self.entries.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, BTreeMap<Arc<str>, Value>> {
+        self.entries.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn get(&self, key: &str) -> Option<Value> {
+        self.read().get(key).cloned()
+    }
+
+    /// The stored key and value, for callers that want to reuse the key.
+    pub fn get_key_value(&self, key: &str) -> Option<(Arc<str>, Value)> {
+        self.read()
+            .get_key_value(key)
+            .map(|(k, v)| (k.clone(), v.clone()))
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.read().contains_key(key)
+    }
+
+    pub fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.read().is_empty()
+    }
+
+    /// Sets `key`, as Go's `m[key] = value`; returns the old value.
+    pub fn insert(&self, key: Arc<str>, value: Value) -> Option<Value> {
+        self.write().insert(key, value)
+    }
+
+    /// Deletes `key`, as Go's `delete(m, key)`; returns the old value.
+    pub fn remove(&self, key: &str) -> Option<Value> {
+        self.write().remove(key)
+    }
+
+    /// The keys, sorted, as they are now.
+    pub fn keys(&self) -> Vec<Arc<str>> {
+        self.read().keys().cloned().collect()
+    }
+
+    /// The entries in key order as they are now; later changes to the map do
+    /// not show in it.
+    pub fn snapshot(&self) -> Vec<(Arc<str>, Value)> {
+        self.read()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// A copy of the entries as a plain map (the values themselves are shared).
+    pub fn to_btree(&self) -> BTreeMap<Arc<str>, Value> {
+        self.read().clone()
+    }
+
+    /// Whether `self` and `other` are the same Go map (not just equal).
+    pub fn same(&self, other: &Map) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+
+impl Clone for Map {
+    /// A new, independent map with the same entries (a shallow copy).
+    fn clone(&self) -> Map {
+        Map::new(self.elem, self.to_btree())
+    }
+}
+
+impl fmt::Debug for Map {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Keys only: values may lead back to this map.
+        f.debug_struct("Map")
+            .field("elem", &self.elem)
+            .field("keys", &self.keys())
+            .finish()
+    }
 }
 
 /// A Go value that has fields and methods rather than plain data.
@@ -118,10 +220,7 @@ impl Value {
 
     /// A `map[string]interface{}`.
     pub fn map(entries: BTreeMap<Arc<str>, Value>) -> Value {
-        Value::Map(Arc::new(Map {
-            elem: ElemType::Any,
-            entries,
-        }))
+        Value::Map(Arc::new(Map::new(ElemType::Any, entries)))
     }
 
     /// Go's `%T` of the value (`<nil>` for the nil interface).
@@ -171,7 +270,7 @@ impl Value {
             Value::Float(f) => *f != 0.0,
             Value::Str(s) => !s.is_empty(),
             Value::List(l) => !l.items.is_empty(),
-            Value::Map(m) => !m.entries.is_empty(),
+            Value::Map(m) => !m.is_empty(),
             Value::Object(_) => true,
         }
     }
@@ -209,7 +308,7 @@ impl fmt::Debug for Value {
             Value::Float(x) => write!(f, "Float({x})"),
             Value::Str(s) => write!(f, "Str({s:?})"),
             Value::List(l) => write!(f, "{}{:?}", self.type_name(), l.items),
-            Value::Map(m) => write!(f, "{}{:?}", self.type_name(), m.entries),
+            Value::Map(m) => write!(f, "{}{:?}", self.type_name(), m.keys()),
             Value::Object(o) => write!(f, "{o:?}"),
         }
     }

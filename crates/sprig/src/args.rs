@@ -64,10 +64,7 @@ pub(crate) fn boolean(args: &[Value], i: usize) -> Result<bool, String> {
 pub(crate) fn map(args: &[Value], i: usize) -> Result<Arc<Map>, String> {
     match args.get(i) {
         Some(Value::Map(m)) => Ok(m.clone()),
-        Some(Value::Nil) | None => Ok(Arc::new(Map {
-            elem: ElemType::Any,
-            entries: Default::default(),
-        })),
+        Some(Value::Nil) | None => Ok(Arc::new(Map::new(ElemType::Any, Default::default()))),
         other => Err(bad_arg(i, "map[string]interface {}", other)),
     }
 }
@@ -86,7 +83,7 @@ pub(crate) fn map_value(
     elem: ElemType,
     entries: std::collections::BTreeMap<Arc<str>, Value>,
 ) -> Value {
-    Value::Map(Arc::new(Map { elem, entries }))
+    Value::Map(Arc::new(Map::new(elem, entries)))
 }
 
 /// A `[]elem` value.

@@ -2,7 +2,7 @@
 //! `empty`, `coalesce`, `all`, `any`, `ternary`, `fail`, `typeOf`,
 //! `kindOf`, `typeIs`, `kindIs`, `typeIsLike`, `deepEqual`.
 
-use gotemplate::{FuncMap, Function, Param, Value};
+use gotemplate::{FuncMap, Function, Param, Value, MAX_NESTING};
 
 use crate::args;
 
@@ -16,7 +16,7 @@ pub(crate) fn empty(v: &Value) -> bool {
         Value::Float(f) => *f == 0.0,
         Value::Str(s) => s.is_empty(),
         Value::List(l) => l.items.is_empty(),
-        Value::Map(m) => m.entries.is_empty(),
+        Value::Map(m) => m.is_empty(),
         Value::Object(_) => false,
     }
 }
@@ -24,6 +24,15 @@ pub(crate) fn empty(v: &Value) -> bool {
 /// `reflect.DeepEqual`: same Go types and equal contents (NaN is never
 /// equal to itself).
 pub(crate) fn deep_equal(a: &Value, b: &Value) -> bool {
+    deep_equal_at(a, b, 0)
+}
+
+fn deep_equal_at(a: &Value, b: &Value, depth: usize) -> bool {
+    if depth > MAX_NESTING {
+        // Only maps that hold themselves get here; Go's DeepEqual takes a
+        // pair it is already comparing as equal, and so do we.
+        return true;
+    }
     match (a, b) {
         (Value::Nil, Value::Nil) => true,
         (Value::Bool(x), Value::Bool(y)) => x == y,
@@ -33,14 +42,22 @@ pub(crate) fn deep_equal(a: &Value, b: &Value) -> bool {
         (Value::List(x), Value::List(y)) => {
             x.elem == y.elem
                 && x.items.len() == y.items.len()
-                && x.items.iter().zip(&y.items).all(|(p, q)| deep_equal(p, q))
-        }
-        (Value::Map(x), Value::Map(y)) => {
-            x.elem == y.elem
-                && x.entries.len() == y.entries.len()
-                && x.entries
+                && x.items
                     .iter()
-                    .all(|(k, v)| y.entries.get(k).is_some_and(|w| deep_equal(v, w)))
+                    .zip(&y.items)
+                    .all(|(p, q)| deep_equal_at(p, q, depth + 1))
+        }
+        // The same Go map is equal to itself without a look inside, as in
+        // Go (which also keeps `set $d "self" $d` from recursing).
+        (Value::Map(x), Value::Map(y)) if x.same(y) => true,
+        (Value::Map(x), Value::Map(y)) => {
+            let (xs, ys) = (x.snapshot(), y.snapshot());
+            x.elem == y.elem
+                && xs.len() == ys.len()
+                && xs
+                    .iter()
+                    .zip(&ys)
+                    .all(|((k, v), (l, w))| k == l && deep_equal_at(v, w, depth + 1))
         }
         (Value::Object(x), Value::Object(y)) => {
             x.type_name() == y.type_name() && x.go_string() == y.go_string()

@@ -1,15 +1,16 @@
 //! sprig's dictionary functions (`dict`, `get`, `set`, `merge`, `dig`, …)
 //! over `map[string]interface{}`, with mergo's merge rules.
 //!
-//! Values are immutable here: `set`, `unset` and `merge*` return the
-//! changed map instead of changing the caller's map in place.
+//! Go maps are references, and so are ours: `set`, `unset` and `merge*`
+//! change their first argument in place (every holder of it sees the change)
+//! and return it; `dict`, `pick`, `omit` and `deepCopy` make new maps.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use gotemplate::{ElemType, FuncMap, Function, Map, Param, Value};
+use gotemplate::{ElemType, FuncMap, Function, Map, Param, Value, MAX_NESTING};
 
-use crate::args::{self, map_value};
+use crate::args::{self, list_value, map_value};
 use crate::cast::strval;
 use crate::defaults::empty;
 
@@ -35,34 +36,30 @@ pub(crate) fn register(m: &mut FuncMap) {
         "get",
         Function::new(&[MapAny, Str], None, |a| {
             let d = args::map(a, 0)?;
-            Ok(d.entries
-                .get(args::string(a, 1)?)
-                .cloned()
-                .unwrap_or_else(|| Value::str("")))
+            Ok(d.get(args::string(a, 1)?).unwrap_or_else(|| Value::str("")))
         }),
     );
     m.insert(
         "set",
         Function::new(&[MapAny, Str, Any], None, |a| {
-            let mut d = (*args::map(a, 0)?).clone();
-            d.entries
-                .insert(Arc::from(args::string(a, 1)?), args::any(a, 2).clone());
-            Ok(Value::Map(Arc::new(d)))
+            let d = args::map(a, 0)?;
+            d.insert(Arc::from(args::string(a, 1)?), args::any(a, 2).clone());
+            Ok(Value::Map(d))
         }),
     );
     m.insert(
         "unset",
         Function::new(&[MapAny, Str], None, |a| {
-            let mut d = (*args::map(a, 0)?).clone();
-            d.entries.remove(args::string(a, 1)?);
-            Ok(Value::Map(Arc::new(d)))
+            let d = args::map(a, 0)?;
+            d.remove(args::string(a, 1)?);
+            Ok(Value::Map(d))
         }),
     );
     m.insert(
         "hasKey",
         Function::new(&[MapAny, Str], None, |a| {
             Ok(Value::Bool(
-                args::map(a, 0)?.entries.contains_key(args::string(a, 1)?),
+                args::map(a, 0)?.contains_key(args::string(a, 1)?),
             ))
         }),
     );
@@ -72,8 +69,8 @@ pub(crate) fn register(m: &mut FuncMap) {
             let key = args::string(a, 0)?;
             let mut out = Vec::new();
             for i in 1..a.len() {
-                if let Some(v) = args::map(a, i)?.entries.get(key) {
-                    out.push(v.clone());
+                if let Some(v) = args::map(a, i)?.get(key) {
+                    out.push(v);
                 }
             }
             Ok(Value::list(out))
@@ -84,7 +81,7 @@ pub(crate) fn register(m: &mut FuncMap) {
         Function::new(&[], Some(MapAny), |a| {
             let mut out: Vec<String> = Vec::new();
             for i in 0..a.len() {
-                out.extend(args::map(a, i)?.entries.keys().map(|k| k.to_string()));
+                out.extend(args::map(a, i)?.keys().iter().map(|k| k.to_string()));
             }
             Ok(Value::str_list(out))
         }),
@@ -93,7 +90,11 @@ pub(crate) fn register(m: &mut FuncMap) {
         "values",
         Function::new(&[MapAny], None, |a| {
             Ok(Value::list(
-                args::map(a, 0)?.entries.values().cloned().collect(),
+                args::map(a, 0)?
+                    .snapshot()
+                    .into_iter()
+                    .map(|(_, v)| v)
+                    .collect(),
             ))
         }),
     );
@@ -104,8 +105,8 @@ pub(crate) fn register(m: &mut FuncMap) {
             let mut out = BTreeMap::new();
             for i in 1..a.len() {
                 let k = args::string(a, i)?;
-                if let Some((key, v)) = d.entries.get_key_value(k) {
-                    out.insert(key.clone(), v.clone());
+                if let Some((key, v)) = d.get_key_value(k) {
+                    out.insert(key, v);
                 }
             }
             Ok(any_map(out))
@@ -119,10 +120,9 @@ pub(crate) fn register(m: &mut FuncMap) {
                 .filter_map(|i| args::string(a, i).ok())
                 .collect();
             Ok(any_map(
-                d.entries
-                    .iter()
+                d.snapshot()
+                    .into_iter()
                     .filter(|(k, _)| !omit.contains(&k.as_ref()))
-                    .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
             ))
         }),
@@ -136,12 +136,12 @@ pub(crate) fn register(m: &mut FuncMap) {
         m.insert(
             name,
             Function::new(&[MapAny], Some(MapAny), move |a| {
-                let mut dst = (*args::map(a, 0)?).clone();
+                let dst = args::map(a, 0)?;
                 for i in 1..a.len() {
                     let src = args::map(a, i)?;
-                    merge_into(&mut dst, &src, overwrite);
+                    merge_into(&dst, &src, overwrite, 0)?;
                 }
-                Ok(Value::Map(Arc::new(dst)))
+                Ok(Value::Map(dst))
             }),
         );
     }
@@ -151,42 +151,89 @@ pub(crate) fn register(m: &mut FuncMap) {
             Function::new(&[Any], None, |a| match args::any(a, 0) {
                 // copystructure reflects on the nil interface and panics.
                 Value::Nil => Err("reflect: call of reflect.Value.Type on zero Value".to_string()),
-                v => Ok(v.clone()),
+                v => deep_copy(v, 0),
             }),
         );
     }
     m.insert("dig", Function::new(&[], Some(Any), dig));
 }
 
-/// mergo's map merge: missing or empty destination entries take the
-/// source's; nested maps merge recursively; with `overwrite`, scalars from
-/// the source replace non-empty ones (a source map or slice never replaces
-/// a non-empty destination value).
-fn merge_into(dst: &mut Map, src: &Map, overwrite: bool) {
-    for (k, sv) in &src.entries {
-        let dv = dst.entries.get(k).cloned();
-        if matches!(sv, Value::Nil) {
-            if overwrite {
-                dst.entries.insert(k.clone(), Value::Nil);
-            }
-            continue;
-        }
-        if let (Value::Map(sm), Some(Value::Map(dm))) = (sv, &dv) {
-            if dm.elem == ElemType::Any && !dm.entries.is_empty() {
-                let mut merged = (**dm).clone();
-                merge_into(&mut merged, sm, overwrite);
-                dst.entries.insert(k.clone(), Value::Map(Arc::new(merged)));
+/// mergo's map merge, in place: missing or empty destination entries take
+/// the source's; a source map merges into a destination map (in place, as
+/// mergo reaches the same Go map); with `overwrite`, scalars and slices from
+/// the source replace the destination's, but a source map never replaces a
+/// non-empty destination value.
+fn merge_into(dst: &Map, src: &Map, overwrite: bool, depth: usize) -> Result<(), String> {
+    if depth > MAX_NESTING {
+        // mergo recurses without end through a map that holds itself.
+        return Err(too_deep("merge"));
+    }
+    // A snapshot: `merge $d $d` changes the map it reads.
+    for (k, sv) in src.snapshot() {
+        let dv = dst.get(&k);
+        match &sv {
+            Value::Nil => {
+                if overwrite {
+                    dst.insert(k, Value::Nil);
+                }
                 continue;
             }
+            Value::Map(sm) => {
+                if let Some(Value::Map(dm)) = &dv {
+                    if dm.elem == ElemType::Any {
+                        merge_into(dm, sm, overwrite, depth + 1)?;
+                    }
+                }
+            }
+            Value::List(_) if overwrite => {
+                dst.insert(k, sv);
+                continue;
+            }
+            _ => {}
         }
+        // Read after the nested merge: an empty destination map it filled
+        // counts as non-empty now, as in mergo.
         let dst_present_nonempty = dv.as_ref().is_some_and(|d| !empty(d));
         if dst_present_nonempty && matches!(sv, Value::Map(_) | Value::List(_)) {
             continue;
         }
         if overwrite || !dst_present_nonempty {
-            dst.entries.insert(k.clone(), sv.clone());
+            dst.insert(k, sv);
         }
     }
+    Ok(())
+}
+
+/// copystructure's copy: new maps (and slices) all the way down, so changing
+/// the copy never shows in the original; other values are immutable and
+/// shared.
+fn deep_copy(v: &Value, depth: usize) -> Result<Value, String> {
+    if depth > MAX_NESTING {
+        return Err(too_deep("deepCopy"));
+    }
+    Ok(match v {
+        Value::Map(m) => {
+            let mut out = BTreeMap::new();
+            for (k, item) in m.snapshot() {
+                out.insert(k, deep_copy(&item, depth + 1)?);
+            }
+            map_value(m.elem, out)
+        }
+        Value::List(l) => {
+            let items = l
+                .items
+                .iter()
+                .map(|item| deep_copy(item, depth + 1))
+                .collect::<Result<Vec<_>, _>>()?;
+            list_value(l.elem, items)
+        }
+        other => other.clone(),
+    })
+}
+
+/// Go would overflow its stack on a map that holds itself; we stop.
+fn too_deep(func: &str) -> String {
+    format!("{func}: value nested deeper than {MAX_NESTING} levels (a map that contains itself?)")
 }
 
 /// sprig's `dig KEY... DEFAULT DICT`.
@@ -204,17 +251,17 @@ fn dig(a: &[Value]) -> Result<Value, String> {
             other => return Err(conversion_panic(other, "string")),
         }
     }
-    let mut current = dict;
+    let mut current = dict.clone();
     for (i, k) in keys.iter().enumerate() {
-        let Value::Map(m) = current else {
-            return Err(conversion_panic(current, "map[string]interface {}"));
+        let Value::Map(m) = &current else {
+            return Err(conversion_panic(&current, "map[string]interface {}"));
         };
         if m.elem != ElemType::Any {
-            return Err(conversion_panic(current, "map[string]interface {}"));
+            return Err(conversion_panic(&current, "map[string]interface {}"));
         }
-        match m.entries.get(k) {
+        match m.get(k) {
             None => return Ok(default.clone()),
-            Some(v) if i + 1 == keys.len() => return Ok(v.clone()),
+            Some(v) if i + 1 == keys.len() => return Ok(v),
             Some(v) => current = v,
         }
     }
@@ -237,29 +284,29 @@ mod tests {
     use super::*;
 
     fn m(pairs: &[(&str, Value)]) -> Map {
-        Map {
-            elem: ElemType::Any,
-            entries: pairs
+        Map::new(
+            ElemType::Any,
+            pairs
                 .iter()
                 .map(|(k, v)| (Arc::from(*k), v.clone()))
                 .collect(),
-        }
+        )
     }
 
     #[test]
     fn merge_keeps_destination_values_unless_overwriting() {
-        let mut dst = m(&[("a", Value::str("1")), ("b", Value::str(""))]);
+        let dst = m(&[("a", Value::str("1")), ("b", Value::str(""))]);
         let src = m(&[
             ("a", Value::str("2")),
             ("b", Value::str("3")),
             ("c", Value::Int(4)),
         ]);
-        merge_into(&mut dst, &src, false);
-        assert_eq!(dst.entries.get("a").and_then(|v| v.as_str()), Some("1"));
-        assert_eq!(dst.entries.get("b").and_then(|v| v.as_str()), Some("3"));
-        assert!(dst.entries.contains_key("c"));
-        merge_into(&mut dst, &src, true);
-        assert_eq!(dst.entries.get("a").and_then(|v| v.as_str()), Some("2"));
+        merge_into(&dst, &src, false, 0).unwrap();
+        assert_eq!(dst.get("a").unwrap().as_str(), Some("1"));
+        assert_eq!(dst.get("b").unwrap().as_str(), Some("3"));
+        assert!(dst.contains_key("c"));
+        merge_into(&dst, &src, true, 0).unwrap();
+        assert_eq!(dst.get("a").unwrap().as_str(), Some("2"));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use gotemplate::{FuncMap, Function, Param, Value};
+use gotemplate::{FuncMap, Function, Param, Value, MAX_NESTING};
 
 use crate::args;
 
@@ -76,6 +76,7 @@ pub(crate) fn encode(v: &Value, escape_html: bool, pretty: bool) -> Result<Strin
         v,
         escape_html,
         if pretty { Some(0) } else { None },
+        0,
     )?;
     Ok(out)
 }
@@ -94,7 +95,16 @@ fn write_value(
     v: &Value,
     html: bool,
     depth: Option<usize>,
+    nest: usize,
 ) -> Result<(), String> {
+    if nest > MAX_NESTING && matches!(v, Value::List(_) | Value::Map(_)) {
+        // Go's encoder reports a map that holds itself this way (its check
+        // starts 1000 levels down; ours stops a bit sooner).
+        return Err(format!(
+            "json: unsupported value: encountered a cycle via {}",
+            v.type_name()
+        ));
+    }
     match v {
         Value::Nil => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -113,21 +123,22 @@ fn write_value(
                     out.push(',');
                 }
                 newline(out, inner);
-                write_value(out, item, html, inner)?;
+                write_value(out, item, html, inner, nest + 1)?;
             }
             newline(out, depth);
             out.push(']');
         }
         Value::Map(m) => write_object(
             out,
-            m.entries.iter().map(|(k, v)| (k.as_ref(), v)),
+            m.snapshot().iter().map(|(k, v)| (k.as_ref(), v)),
             html,
             depth,
+            nest,
         )?,
         Value::Object(o) => match crate::objects::json_fields(o.as_ref()) {
             Some(crate::objects::JsonForm::Text(s)) => write_string(out, &s, html),
             Some(crate::objects::JsonForm::Fields(fields)) => {
-                write_object(out, fields.iter().map(|(k, v)| (*k, v)), html, depth)?
+                write_object(out, fields.iter().map(|(k, v)| (*k, v)), html, depth, nest)?
             }
             None => write_string(out, &o.go_string(), html),
         },
@@ -140,6 +151,7 @@ fn write_object<'a>(
     entries: impl Iterator<Item = (&'a str, &'a Value)>,
     html: bool,
     depth: Option<usize>,
+    nest: usize,
 ) -> Result<(), String> {
     let inner = depth.map(|d| d + 1);
     let mut any = false;
@@ -155,7 +167,7 @@ fn write_object<'a>(
         if depth.is_some() {
             out.push(' ');
         }
-        write_value(out, v, html, inner)?;
+        write_value(out, v, html, inner, nest + 1)?;
     }
     if any {
         newline(out, depth);

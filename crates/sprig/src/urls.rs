@@ -18,7 +18,7 @@ pub(crate) fn register(m: &mut FuncMap) {
     m.insert(
         "urlJoin",
         Function::new(&[Param::MapAny], None, |a| {
-            url_join(&args::map(a, 0)?.entries)
+            url_join(&args::map(a, 0)?.to_btree())
         }),
     );
 }
@@ -487,8 +487,8 @@ mod tests {
     fn field(v: &Value, k: &str) -> String {
         match v {
             Value::Map(m) => m
-                .entries
                 .get(k)
+                .as_ref()
                 .and_then(|v| v.as_str())
                 .unwrap_or("?")
                 .to_string(),
