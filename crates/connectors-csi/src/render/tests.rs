@@ -713,3 +713,37 @@ fn the_renderer_is_shared_across_publish_threads() {
         assert_eq!(thread.join().unwrap().unwrap(), 9);
     }
 }
+
+/// `cargo test --release -p connectors-csi --lib plan_latency -- --ignored --nocapture`
+#[test]
+#[ignore = "measurement: run in release"]
+fn plan_latency_with_a_warm_parse_cache_is_well_under_a_millisecond() {
+    let renderer = Renderer::default();
+    let class = reference_class(&reference_dir().join("tech-design--nexus.yaml"));
+    let a = connector("team-a", "a", "nexus", None);
+    let b = connector("team-b", "b", "nexus", None);
+    let volumes = [
+        ("quick start", git_volume(), "config", "{}"),
+        (
+            "nexus settings+npmrc, 2 connectors",
+            vec![resolved(&a, &class), resolved(&b, &class)],
+            "settings,npmrc",
+            r#"{"npmrc": {"registry": "npm-proxy"}}"#,
+        ),
+    ];
+    for (label, volume, names, params) in volumes {
+        let extra = [
+            (attr::CONFIGURATION_NAMES, names),
+            (attr::CONFIGURATION_PARAMS, params),
+        ];
+        plan_with(&renderer, &volume, &extra, None).unwrap();
+        let rounds = 2000;
+        let started = std::time::Instant::now();
+        for _ in 0..rounds {
+            plan_with(&renderer, &volume, &extra, None).unwrap();
+        }
+        let per_plan = started.elapsed() / rounds;
+        println!("{label}: {per_plan:?} per plan (warm cache, incl. attribute parsing)");
+        assert!(per_plan < Duration::from_millis(1), "{label}: {per_plan:?}");
+    }
+}
