@@ -5,7 +5,7 @@
 //! into its own module behind a trait, so the pipeline runs unchanged with
 //! manifests or a cluster, and with a recording mounter in unit tests.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
@@ -100,6 +100,10 @@ pub struct Publisher {
     /// One lock per target, so kubelet's retries and the refresher never
     /// write the same volume at once.
     locks: Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>,
+    /// The state directory's records, by target, kept in memory so listing
+    /// volumes (refresher, gauge) costs no disk reads; the files are the
+    /// durable copy, read once at start.
+    records: Mutex<BTreeMap<PathBuf, VolumeState>>,
 }
 
 /// A rendered file set and when its token expires.
@@ -109,14 +113,16 @@ struct Rendered {
 }
 
 impl Publisher {
-    /// Volumes recorded by a previous run count as mounted from the start.
+    /// Loads the records a previous run left; unreadable ones are logged
+    /// and skipped.
     pub fn new(parts: PublisherParts) -> Publisher {
-        let publisher = Publisher {
+        let records = load_records(&parts.state);
+        parts.metrics.set_mounted_volumes(records.len());
+        Publisher {
             parts,
             locks: Mutex::new(HashMap::new()),
-        };
-        publisher.count_volumes();
-        publisher
+            records: Mutex::new(records),
+        }
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -149,13 +155,12 @@ impl Publisher {
             rendered.token_expires_at,
             generation,
         );
-        if let Err(err) = self.parts.state.save(&state) {
+        if let Err(err) = self.record(state) {
             // Without its record a restarted driver would not refresh the
             // volume: fail the publish rather than leave it half-managed.
             let _ = self.remove(&request.target_path).await;
             return Err(err.into());
         }
-        self.count_volumes();
         tracing::info!(volume_id = %request.volume_id, target = %request.target_path.display(), "volume published");
         Ok(PublishOutcome::Mounted)
     }
@@ -167,10 +172,9 @@ impl Publisher {
         {
             let _guard = lock.lock().await;
             self.remove(target).await?;
-            self.parts.state.remove(volume_id, target)?;
+            self.forget(volume_id, target)?;
         }
         self.forget_lock(target);
-        self.count_volumes();
         tracing::info!(volume_id, target = %target.display(), "volume unpublished");
         Ok(())
     }
@@ -206,20 +210,14 @@ impl Publisher {
         Ok(())
     }
 
-    /// The recorded volumes of this node; unreadable records are logged.
+    /// The recorded volumes of this node, by target.
     pub fn volumes(&self) -> Vec<VolumeState> {
-        match self.parts.state.list() {
-            Ok((states, errors)) => {
-                for err in errors {
-                    tracing::warn!(error = %err, "skipping unreadable volume state");
-                }
-                states
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, "cannot list volume states");
-                Vec::new()
-            }
-        }
+        self.records
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// A kubelet republish: the outcome is always success for kubelet.
@@ -259,7 +257,7 @@ impl Publisher {
             rendered.token_expires_at,
             generation,
         );
-        self.parts.state.save(&state)?;
+        self.record(state)?;
         Ok(())
     }
 
@@ -294,6 +292,13 @@ impl Publisher {
     }
 
     async fn is_mounted(&self, target: &Path) -> Result<bool, PublishError> {
+        // Nothing is mounted on a path that does not exist (kubelet leaves
+        // the target to the driver): skip reading the mount table.
+        if let Err(err) = std::fs::symlink_metadata(target) {
+            if err.kind() == std::io::ErrorKind::NotFound {
+                return Ok(false);
+            }
+        }
         let volumes = self.parts.volumes.clone();
         let target = target.to_owned();
         blocking(move || volumes.is_mounted(&target)).await
@@ -333,11 +338,41 @@ impl Publisher {
         }
     }
 
-    fn count_volumes(&self) {
-        if let Ok((states, _)) = self.parts.state.list() {
-            self.parts.metrics.set_mounted_volumes(states.len());
-        }
+    /// Saves a record to disk, then to memory.
+    fn record(&self, state: VolumeState) -> Result<(), StateError> {
+        self.parts.state.save(&state)?;
+        let mut records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
+        records.insert(state.target_path.clone(), state);
+        self.parts.metrics.set_mounted_volumes(records.len());
+        Ok(())
     }
+
+    fn forget(&self, volume_id: &str, target: &Path) -> Result<(), StateError> {
+        self.parts.state.remove(volume_id, target)?;
+        let mut records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
+        records.remove(target);
+        self.parts.metrics.set_mounted_volumes(records.len());
+        Ok(())
+    }
+}
+
+fn load_records(state: &StateStore) -> BTreeMap<PathBuf, VolumeState> {
+    let states = match state.list() {
+        Ok((states, errors)) => {
+            for err in errors {
+                tracing::warn!(error = %err, "skipping unreadable volume state");
+            }
+            states
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot list volume states");
+            Vec::new()
+        }
+    };
+    states
+        .into_iter()
+        .map(|state| (state.target_path.clone(), state))
+        .collect()
 }
 
 /// Mount syscalls and file writes block: keep them off the async workers.
