@@ -133,13 +133,25 @@ pub(crate) fn parse_go_float(s: &str) -> Option<f64> {
     }
     if !body
         .bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-' | b'_'))
         || body.is_empty()
+        || !float_underscores_ok(body.as_bytes())
     {
         return None;
     }
+    let cleaned: String = s.chars().filter(|c| *c != '_').collect();
     // Go reports out-of-range literals (1e400) as an error, not ±Inf.
-    s.parse::<f64>().ok().filter(|f| f.is_finite())
+    cleaned.parse::<f64>().ok().filter(|f| f.is_finite())
+}
+
+/// Go's `ParseFloat` takes `1_000.5`: each `_` must sit between two digits.
+fn float_underscores_ok(body: &[u8]) -> bool {
+    body.iter().enumerate().all(|(i, b)| {
+        *b != b'_'
+            || (i > 0
+                && body.get(i - 1).is_some_and(u8::is_ascii_digit)
+                && body.get(i + 1).is_some_and(u8::is_ascii_digit))
+    })
 }
 
 /// sprig's `strval`: strings as they are, Stringers through `String()`,
@@ -198,6 +210,11 @@ mod tests {
     fn floats_parse_decimal_forms_only() {
         assert_eq!(to_float64(&Value::str("1.5e3")), 1500.0);
         assert_eq!(to_float64(&Value::str("abc")), 0.0);
+        assert_eq!(to_float64(&Value::str("1_000.5")), 1000.5);
+        assert_eq!(to_float64(&Value::str("1__0")), 0.0);
+        assert_eq!(to_float64(&Value::str("_1")), 0.0);
+        assert_eq!(to_float64(&Value::str("1._5")), 0.0);
+        assert_eq!(to_float64(&Value::str("0x10")), 0.0);
         assert!(to_float64(&Value::str("-Inf")).is_infinite());
         assert_eq!(to_float64(&Value::Int(3)), 3.0);
     }

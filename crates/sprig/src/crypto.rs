@@ -236,9 +236,11 @@ fn decrypt_aes(password: &str, crypt64: &str) -> Result<String, String> {
     }
     let crypt = b64_decode(crypt64)?;
     if crypt.len() < 16 {
+        // Go slices the decode buffer, whose capacity is what the padded
+        // text could hold (3 bytes per 4 characters), not what it held.
         return Err(format!(
             "runtime error: slice bounds out of range [:16] with capacity {}",
-            crypt.len()
+            crypt64.len() / 4 * 3
         ));
     }
     let (iv, body) = crypt.split_at(16);

@@ -1105,7 +1105,7 @@ impl Object for GoTime {
                 "Before" => Value::Bool(self.nanos < o.nanos),
                 "After" => Value::Bool(self.nanos > o.nanos),
                 "Equal" => Value::Bool(self.nanos == o.nanos),
-                _ => Value::Int64((self.nanos - o.nanos) as i64),
+                _ => Value::Int64(saturating_duration(self.nanos - o.nanos)),
             })),
             _ => None,
         }
@@ -1260,7 +1260,7 @@ pub(crate) fn register(m: &mut FuncMap) {
                 Value::Object(_) | Value::Int(_) | Value::Int64(_) => time_of(args::any(a, 0)),
                 _ => GoTime::now(),
             };
-            let since = (GoTime::now().nanos - t.nanos) as i64;
+            let since = saturating_duration(GoTime::now().nanos - t.nanos);
             Ok(Value::string(duration_string(round_duration(
                 since,
                 1_000_000_000,
@@ -1289,7 +1289,7 @@ pub(crate) fn register(m: &mut FuncMap) {
                 Value::Object(o) => o
                     .as_any()
                     .downcast_ref::<GoTime>()
-                    .map_or(0, |t| (GoTime::now().nanos - t.nanos) as i64),
+                    .map_or(0, |t| saturating_duration(GoTime::now().nanos - t.nanos)),
                 _ => 0,
             };
             Ok(Value::string(duration_round(d)))
@@ -1319,6 +1319,12 @@ pub(crate) fn register(m: &mut FuncMap) {
 }
 
 /// `Duration.Round(m)`: halves away from zero.
+/// A difference of times as a Go `Duration`: `t.Sub` and `time.Since`
+/// saturate at its bounds (about ±292 years) instead of wrapping.
+fn saturating_duration(nanos: i128) -> i64 {
+    i64::try_from(nanos).unwrap_or(if nanos < 0 { i64::MIN } else { i64::MAX })
+}
+
 fn round_duration(d: i64, m: i64) -> i64 {
     let r = d % m;
     if d < 0 {

@@ -229,7 +229,13 @@ fn atoi(s: &str) -> i64 {
     if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit()) {
         return 0;
     }
-    s.parse::<i64>().unwrap_or(0)
+    // `strconv.Atoi` returns the nearest int with its range error, and
+    // sprig drops only the error.
+    s.parse::<i64>().unwrap_or(if s.starts_with('-') {
+        i64::MIN
+    } else {
+        i64::MAX
+    })
 }
 
 /// `strconv.ParseInt(s, 8, 64)`.

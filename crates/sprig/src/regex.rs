@@ -188,6 +188,11 @@ fn go_syntax_error(pattern: &str, e: &regex::Error) -> String {
             ("missing argument to repetition operator", op)
         }
         K::EscapeUnrecognized => ("invalid escape sequence", text),
+        // Go stops at the first character after `(?` that is not a flag.
+        K::UnsupportedLookAround if rest.starts_with("(?") => (
+            "invalid or unsupported Perl syntax",
+            rest.get(..3).unwrap_or(rest),
+        ),
         K::EscapeUnexpectedEof => ("trailing backslash at end of expression", ""),
         K::ClassRangeInvalid => ("invalid character class range", text),
         K::RepetitionCountInvalid => ("invalid repeat count", text),
@@ -470,6 +475,14 @@ mod tests {
         assert_eq!(
             compile("x{2}{3}").unwrap_err(),
             "error parsing regexp: invalid nested repetition operator: `{2}{3}`"
+        );
+        assert_eq!(
+            compile("a(?=b)").unwrap_err(),
+            "error parsing regexp: invalid or unsupported Perl syntax: `(?=`"
+        );
+        assert_eq!(
+            compile("(?<!a)b").unwrap_err(),
+            "error parsing regexp: invalid or unsupported Perl syntax: `(?<`"
         );
         assert_eq!(
             compile("a*?+").unwrap_err(),

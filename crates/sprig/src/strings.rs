@@ -459,7 +459,13 @@ fn trunc(c: i64, s: &str) -> String {
 /// Go's `s[low:high]` with the runtime's panic text.
 fn go_slice_str(s: &str, low: i64, high: i64) -> Result<String, String> {
     let len = s.len() as i64;
-    if high < 0 || high > len {
+    if high < 0 {
+        // Go's runtime names no length for a negative bound.
+        return Err(format!(
+            "runtime error: slice bounds out of range [:{high}]"
+        ));
+    }
+    if high > len {
         return Err(format!(
             "runtime error: slice bounds out of range [:{high}] with length {len}"
         ));
@@ -905,6 +911,14 @@ mod tests {
         assert_eq!(substr(-1, 2, "hello").unwrap(), "he");
         assert_eq!(substr(2, 99, "hello").unwrap(), "llo");
         assert!(substr(3, 1, "hello").is_err());
+        assert_eq!(
+            substr(-1, -1, "hello").unwrap_err(),
+            "runtime error: slice bounds out of range [:-1]"
+        );
+        assert_eq!(
+            substr(-1, 9, "hello").unwrap_err(),
+            "runtime error: slice bounds out of range [:9] with length 5"
+        );
     }
 
     #[test]
