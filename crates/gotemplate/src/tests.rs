@@ -189,3 +189,61 @@ fn variables_are_scoped_to_their_control_structure() {
         "template: t:1: undefined variable \"$y\""
     );
 }
+
+/// A FuncMap with a `put MAP KEY VALUE` that changes the map in place, the
+/// way sprig's `set` does.
+fn run_with_put(src: &str, data: &str) -> Result<String, String> {
+    let mut m = FuncMap::new();
+    m.insert(
+        "put",
+        Function::new(&[Param::MapAny, Param::Str, Param::Any], None, |a| {
+            if let (Some(Value::Map(m)), Some(k)) = (a.first(), a.get(1).and_then(Value::as_str)) {
+                m.insert(Arc::from(k), a.get(2).cloned().unwrap_or_default());
+            }
+            Ok(Value::str(""))
+        }),
+    );
+    let t = Template::parse("t", src, &Arc::new(m)).map_err(|e| e.to_string())?;
+    let data = Value::from(serde_json::from_str::<serde_json::Value>(data).unwrap());
+    let mut out = String::new();
+    t.execute(&data, &mut out, &Limits::default())
+        .map(|_| out)
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn values_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Value>();
+}
+
+#[test]
+fn a_map_changed_in_place_is_seen_by_every_holder() {
+    assert_eq!(
+        run_with_put(
+            r#"{{$m := .m}}{{put $m "b" 2}}{{.m}} {{.m.b}} {{len .m}}"#,
+            r#"{"m":{"a":1}}"#
+        )
+        .unwrap(),
+        "map[a:1 b:2] 2 2"
+    );
+}
+
+#[test]
+fn range_over_a_map_its_body_changes_visits_the_entries_it_started_with() {
+    assert_eq!(
+        run_with_put(
+            r#"{{range $k, $v := .m}}{{put $.m "z" 0}}{{put $.m "b" 9}}{{$k}}={{$v}};{{end}}{{.m}}"#,
+            r#"{"m":{"a":1,"b":2}}"#
+        )
+        .unwrap(),
+        "a=1;b=2;map[a:1 b:9 z:0]"
+    );
+}
+
+#[test]
+fn printing_a_map_that_holds_itself_terminates() {
+    let out = run_with_put(r#"{{put .m "self" .m}}{{.m}}"#, r#"{"m":{"a":1}}"#).unwrap();
+    assert!(out.starts_with("map[a:1 self:map[a:1 self:"), "{out}");
+    assert!(out.contains("self:...]"), "{out}");
+}
