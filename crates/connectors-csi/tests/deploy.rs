@@ -34,7 +34,10 @@ fn the_csidriver_is_ephemeral_republished_and_gets_pod_info() {
     assert_eq!(spec["podInfoOnMount"], json!(true));
     assert_eq!(spec["requiresRepublish"], json!(true));
     assert_eq!(spec["volumeLifecycleModes"], json!(["Ephemeral"]));
-    assert_eq!(object(&objects, "CSIDriver")["metadata"]["name"], "connectors-csi");
+    assert_eq!(
+        object(&objects, "CSIDriver")["metadata"]["name"],
+        "connectors-csi"
+    );
 }
 
 #[test]
@@ -72,8 +75,10 @@ fn every_flag_the_daemonset_passes_is_a_serve_flag() {
         .output()
         .expect("run connectors-csi serve --help");
     let help = String::from_utf8_lossy(&help.stdout);
-    let daemonset = serde_yaml_ng::to_string(&object(&manifests(), "DaemonSet")["spec"]["template"]["spec"]["containers"][0]["args"])
-        .unwrap();
+    let daemonset = serde_yaml_ng::to_string(
+        &object(&manifests(), "DaemonSet")["spec"]["template"]["spec"]["containers"][0]["args"],
+    )
+    .unwrap();
     let chart = std::fs::read_to_string(
         repo_root().join("deploy/helm/connectors-csi/templates/daemonset.yaml"),
     )
