@@ -3,6 +3,9 @@
 //! `Split`/`FindAll` limits follow Go's `regexp` package.
 
 use gotemplate::{FuncMap, Function, Param, Value};
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
 use regex::Regex;
 
 use crate::args;
@@ -137,9 +140,29 @@ fn backquote(s: &str) -> String {
     }
 }
 
-/// Compiles a Go (RE2) pattern.
+/// Compiled patterns kept across calls: a template calls these functions
+/// with the same few literal patterns over and over, and compiling dominated
+/// their cost. Bounded; emptied when full (patterns are template literals, so
+/// the working set is small).
+const CACHED_PATTERNS: usize = 256;
+
+fn pattern_cache() -> &'static Mutex<HashMap<String, Regex>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Regex>>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// Compiles a Go (RE2) pattern (`Regex` clones share the compiled program).
 fn compile(pattern: &str) -> Result<Regex, String> {
-    Regex::new(&translate(pattern)?).map_err(|e| go_syntax_error(pattern, &e))
+    let mut cache = pattern_cache().lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(regex) = cache.get(pattern) {
+        return Ok(regex.clone());
+    }
+    let regex = Regex::new(&translate(pattern)?).map_err(|e| go_syntax_error(pattern, &e))?;
+    if cache.len() >= CACHED_PATTERNS {
+        cache.clear();
+    }
+    cache.insert(pattern.to_owned(), regex.clone());
+    Ok(regex)
 }
 
 /// The error Go's `regexp/syntax` gives for a pattern Rust rejects, from
