@@ -176,8 +176,8 @@ fn write_object<'a>(
     Ok(())
 }
 
-/// encoding/json's string escaping.
-fn write_string(out: &mut String, s: &str, html: bool) {
+/// encoding/json's string escaping (`html`: `SetEscapeHTML(true)`, Go's default).
+pub fn write_string(out: &mut String, s: &str, html: bool) {
     out.push('"');
     for c in s.chars() {
         match c {

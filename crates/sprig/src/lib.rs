@@ -49,6 +49,8 @@ mod semver;
 mod strings;
 mod urls;
 
+pub use json::write_string as write_json_string;
+
 use gotemplate::FuncMap;
 
 /// Every function of sprig's `TxtFuncMap`.

@@ -2,7 +2,6 @@
 //! batch of cases in the Go oracle's format, so outputs and timings of the
 //! Rust engine and of Go's diff directly.
 
-use std::fmt::Write as _;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -153,11 +152,11 @@ fn batch_json(engine: &Engine, cases: &[Case]) -> String {
             .map(prefixed_error)
             .unwrap_or_default();
         text.push_str("  {\n    \"name\": ");
-        push_go_json_string(&mut text, &case.name);
+        sprig::write_json_string(&mut text, &case.name, false);
         text.push_str(",\n    \"output\": ");
-        push_go_json_string(&mut text, &outcome.output);
+        sprig::write_json_string(&mut text, &outcome.output, false);
         text.push_str(",\n    \"error\": ");
-        push_go_json_string(&mut text, &error);
+        sprig::write_json_string(&mut text, &error, false);
         text.push_str(if i + 1 == cases.len() {
             "\n  }\n"
         } else {
@@ -166,27 +165,6 @@ fn batch_json(engine: &Engine, cases: &[Case]) -> String {
     }
     text.push_str("]\n");
     text
-}
-
-/// A JSON string as Go 1.19's encoder writes it with HTML escaping off:
-/// only `"`, `\`, `\n`, `\r`, `\t` get short escapes, other control
-/// characters and U+2028/U+2029 get `\u00xx`-style escapes.
-fn push_go_json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// Times renders as the oracle's `-bench` does: every case `iterations`
@@ -234,7 +212,11 @@ mod tests {
     #[test]
     fn json_strings_are_escaped_as_go_1_19_escapes_them() {
         let mut out = String::new();
-        push_go_json_string(&mut out, "a\"b\\c\n\r\t\u{8}\u{c}\u{1}<>&\u{2028}é\u{7f}");
+        sprig::write_json_string(
+            &mut out,
+            "a\"b\\c\n\r\t\u{8}\u{c}\u{1}<>&\u{2028}é\u{7f}",
+            false,
+        );
         assert_eq!(
             out,
             "\"a\\\"b\\\\c\\n\\r\\t\\u0008\\u000c\\u0001<>&\\u2028é\u{7f}\""
