@@ -43,7 +43,9 @@ pub(crate) fn register(m: &mut FuncMap) {
         "set",
         Function::new(&[MapAny, Str, Any], None, |a| {
             let d = args::map(a, 0)?;
-            d.insert(Arc::from(args::string(a, 1)?), args::any(a, 2).clone());
+            let value = args::any(a, 2);
+            refuse_cycle("set", value, &d)?;
+            d.insert(Arc::from(args::string(a, 1)?), value.clone());
             Ok(Value::Map(d))
         }),
     );
@@ -139,6 +141,9 @@ pub(crate) fn register(m: &mut FuncMap) {
                 let dst = args::map(a, 0)?;
                 for i in 1..a.len() {
                     let src = args::map(a, i)?;
+                    for (_, value) in src.snapshot() {
+                        refuse_cycle(name, &value, &dst)?;
+                    }
                     merge_into(&dst, &src, overwrite, 0)?;
                 }
                 Ok(Value::Map(dst))
@@ -156,6 +161,42 @@ pub(crate) fn register(m: &mut FuncMap) {
         );
     }
     m.insert("dig", Function::new(&[], Some(Any), dig));
+}
+
+/// Refuses to store into `target` a value that reaches `target`. Go allows
+/// such a map but can neither print nor encode it; here it would also be an
+/// `Arc` cycle that is never freed, so every render doing it would leak.
+fn refuse_cycle(function: &str, value: &Value, target: &Arc<Map>) -> Result<(), String> {
+    let mut seen = std::collections::HashSet::new();
+    if reaches(value, target, &mut seen) {
+        return Err(format!(
+            "{function}: a map cannot be stored inside itself (it would be a cycle); store a deepCopy instead"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `target` is `value` or inside it; `seen` keeps shared sub-values
+/// from being walked twice.
+fn reaches(value: &Value, target: &Arc<Map>, seen: &mut std::collections::HashSet<usize>) -> bool {
+    match value {
+        Value::Map(m) => {
+            if Arc::ptr_eq(m, target) {
+                return true;
+            }
+            if !seen.insert(Arc::as_ptr(m) as usize) {
+                return false;
+            }
+            m.snapshot().iter().any(|(_, v)| reaches(v, target, seen))
+        }
+        Value::List(l) => {
+            if !seen.insert(Arc::as_ptr(l) as *const () as usize) {
+                return false;
+            }
+            l.items.iter().any(|v| reaches(v, target, seen))
+        }
+        _ => false,
+    }
 }
 
 /// mergo's map merge, in place: missing or empty destination entries take
