@@ -3,6 +3,10 @@
 
 /// Decimal digits of `|x|` as Go's `decimalSlice`: `0.d1d2d3… × 10^dp`,
 /// no trailing zeros; zero has no digits.
+/// More digits than any double's exact decimal expansion needs (767
+/// significant, 1074 fractional, so twice this covers the fractional case).
+const EXACT_DIGITS: usize = 800;
+
 struct Decimal {
     digits: Vec<u8>,
     dp: i32,
@@ -31,7 +35,11 @@ impl Decimal {
         Decimal::from_exp_form(&format!("{:e}", x.abs()))
     }
 
+    /// `n` significant digits. Rust's formatter refuses precisions above
+    /// `u16::MAX`; a double has at most 767 significant decimal digits and
+    /// trailing zeros are dropped here anyway (the verbs pad them back).
     fn significant(x: f64, n: usize) -> Decimal {
+        let n = n.min(EXACT_DIGITS);
         Decimal::from_exp_form(&format!("{:.*e}", n.saturating_sub(1), x.abs()))
     }
 
@@ -70,7 +78,12 @@ pub(super) fn format(x: f64, verb: char, prec: i32) -> String {
                 let d = Decimal::shortest(x);
                 fmt_f(&mut out, &d, (d.nd() - d.dp).max(0));
             } else {
-                out.push_str(&format!("{:.*}", prec as usize, x.abs()));
+                // Past 1074 fractional digits a double's expansion is zeros
+                // (and Rust's formatter refuses precisions above u16::MAX).
+                let prec = prec as usize;
+                let computed = prec.min(EXACT_DIGITS * 2);
+                out.push_str(&format!("{:.*}", computed, x.abs()));
+                out.extend(std::iter::repeat_n('0', prec - computed));
             }
         }
         _ => {

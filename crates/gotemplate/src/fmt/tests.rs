@@ -125,3 +125,23 @@ fn sharp_v_prints_go_syntax() {
         "[]interface {}{1, \"x\"}"
     );
 }
+
+#[test]
+fn huge_float_precisions_print_zeros_instead_of_panicking() {
+    let e = sprintf("%.70000e", &[Value::Float(1.5)]);
+    assert!(
+        e.starts_with("1.5000") && e.ends_with("0e+00"),
+        "{}",
+        &e[..20]
+    );
+    assert_eq!(e.len(), "1.".len() + 70000 + "e+00".len());
+    let f = sprintf("%.70000f", &[Value::Float(0.25)]);
+    assert!(f.starts_with("0.25000"));
+    assert_eq!(f.len(), "0.".len() + 70000);
+    let g = sprintf("%.70000g", &[Value::Float(2.0)]);
+    assert_eq!(g, "2");
+    assert_eq!(
+        sprintf("%.6305655s", &[Value::Float(1.0)]).len(),
+        "%!s(float64=1)".len()
+    );
+}
