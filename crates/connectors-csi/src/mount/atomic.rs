@@ -166,11 +166,11 @@ fn remove_dir_if_present(path: &Path) -> io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::render::PlannedFile;
 
-    fn plan(files: &[(&str, &str)]) -> FilePlan {
+    pub(crate) fn plan(files: &[(&str, &str)]) -> FilePlan {
         FilePlan {
             files: files
                 .iter()

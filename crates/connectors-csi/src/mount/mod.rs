@@ -192,19 +192,8 @@ fn remove_target(target: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::PlannedFile;
 
-    fn plan(files: &[(&str, &str)]) -> FilePlan {
-        FilePlan {
-            files: files
-                .iter()
-                .map(|(name, content)| PlannedFile {
-                    name: (*name).to_owned(),
-                    content: content.as_bytes().to_vec(),
-                })
-                .collect(),
-        }
-    }
+    use super::atomic::tests::plan;
 
     fn dirs() -> (VolumeDirs, Arc<RecordingMounter>) {
         let mounter = Arc::new(RecordingMounter::default());
