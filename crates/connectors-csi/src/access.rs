@@ -1,7 +1,7 @@
 //! Authorisation: may the pod's service account use these connectors.
 //!
-//! The rule (SPEC §3) is that the pod's service account must be allowed to
-//! `get` each Connector of the volume. In a cluster this is asked of the API
+//! The rule is that the pod's service account must be allowed to `get`
+//! each Connector of the volume. In a cluster this is asked of the API
 //! server with a SubjectAccessReview ([`SubjectAccessReviewAccess`]); with
 //! manifests there is no one to ask and [`AllowAll`] lets everything through.
 
@@ -16,19 +16,17 @@ use k8s_openapi::api::authorization::v1::{
 use kube::api::PostParams;
 use kube::{Api, Client};
 
+use crate::apiserver::answer_within;
+use crate::model::API_GROUP;
 use crate::volume::{ConnectorRef, PodInfo};
 
-/// API group of the Connector resource the check is about.
-const CONNECTOR_GROUP: &str = "connectors.alauda.io";
+/// The resource the check is about.
 const CONNECTOR_RESOURCE: &str = "connectors";
-
-/// How long one SubjectAccessReview may take before the check is Unavailable.
-pub const DEFAULT_REVIEW_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why a pod may not use its connectors. Never holds a token.
 #[derive(Debug, thiserror::Error)]
 pub enum AccessError {
-    /// The API server said no (→ PermissionDenied).
+    /// The API server said no.
     #[error(
         "service account \"{service_account}\" may not get connector \"{connector}\"{}",
         reason_suffix(reason)
@@ -41,10 +39,10 @@ pub enum AccessError {
         reason: String,
     },
     /// kubelet did not say which service account the pod runs as, so there is
-    /// nothing to check (→ InvalidArgument: `podInfoOnMount` is off).
+    /// nothing to check (`podInfoOnMount` is off).
     #[error("the pod's service account is unknown (is podInfoOnMount enabled on the CSIDriver?)")]
     UnknownServiceAccount,
-    /// The API server could not answer; worth retrying (→ Unavailable).
+    /// The API server could not answer; worth retrying.
     #[error("cannot check access to connector \"{connector}\": {reason}")]
     Unavailable {
         connector: ConnectorRef,
@@ -110,19 +108,17 @@ pub struct SubjectAccessReviewAccess {
 }
 
 impl SubjectAccessReviewAccess {
-    pub fn new(client: Client, cache: DecisionCacheConfig) -> SubjectAccessReviewAccess {
+    /// `request_timeout` bounds each review.
+    pub fn new(
+        client: Client,
+        cache: DecisionCacheConfig,
+        request_timeout: Duration,
+    ) -> SubjectAccessReviewAccess {
         SubjectAccessReviewAccess {
             reviews: Api::all(client),
             decisions: DecisionCache::new(cache),
-            request_timeout: DEFAULT_REVIEW_TIMEOUT,
+            request_timeout,
         }
-    }
-
-    /// Bounds each review (default [`DEFAULT_REVIEW_TIMEOUT`]): the client
-    /// itself has no read timeout, and a publish must not hang.
-    pub fn with_request_timeout(mut self, timeout: Duration) -> SubjectAccessReviewAccess {
-        self.request_timeout = timeout;
-        self
     }
 
     async fn check_one(&self, pod: &PodInfo, connector: &ConnectorRef) -> Result<(), AccessError> {
@@ -151,18 +147,11 @@ impl SubjectAccessReviewAccess {
         connector: &ConnectorRef,
     ) -> Result<Decision, AccessError> {
         let review = review_for(pod, connector);
-        let answer = tokio::time::timeout(
+        let answer = answer_within(
             self.request_timeout,
             self.reviews.create(&PostParams::default(), &review),
         )
         .await
-        .map_err(|_| AccessError::Unavailable {
-            connector: connector.clone(),
-            reason: format!(
-                "the API server did not answer within {:?}",
-                self.request_timeout
-            ),
-        })?
         .map_err(|err| AccessError::Unavailable {
             connector: connector.clone(),
             reason: err.to_string(),
@@ -214,7 +203,7 @@ fn review_for(pod: &PodInfo, connector: &ConnectorRef) -> SubjectAccessReview {
             resource_attributes: Some(ResourceAttributes {
                 namespace: Some(connector.namespace.clone()),
                 verb: Some("get".to_owned()),
-                group: Some(CONNECTOR_GROUP.to_owned()),
+                group: Some(API_GROUP.to_owned()),
                 resource: Some(CONNECTOR_RESOURCE.to_owned()),
                 name: Some(connector.name.clone()),
                 ..ResourceAttributes::default()

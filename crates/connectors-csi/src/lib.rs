@@ -4,11 +4,13 @@
 //! One request, end to end: [`csi`] adapts the gRPC call, [`publish`] runs the
 //! pipeline: [`volume`] parses the attributes, [`catalog`] resolves the
 //! Connectors and ConnectorClasses, [`access`] authorises, [`tokens`] gets the
-//! token, [`render`] plans the files, [`mount`] writes them.
+//! token, [`render`] plans the files, [`mount`] writes them. [`refresh`]
+//! re-runs it for mounted volumes; [`cluster`] wires the cluster-mode parts.
 
 pub mod access;
-pub mod bench;
+pub mod apiserver;
 pub mod catalog;
+pub mod cluster;
 pub mod csi;
 pub mod model;
 pub mod mount;

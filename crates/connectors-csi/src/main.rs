@@ -19,8 +19,6 @@ enum Command {
     Render(cli::render::Args),
     /// Render a raw Go template with JSON data (or a batch of cases).
     Template(cli::template::Args),
-    /// Measure publish/unpublish latency, throughput and memory against the syscall floor.
-    Bench(cli::bench::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -29,7 +27,6 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => cli::serve::run(args),
         Command::Render(args) => cli::render::run(args),
         Command::Template(args) => cli::template::run(args),
-        Command::Bench(args) => cli::bench::run(args),
     };
     match result {
         Ok(code) => code,

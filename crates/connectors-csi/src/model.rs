@@ -1,15 +1,31 @@
 //! Connector and ConnectorClass, typed as their CRDs (connectors.alauda.io/v1alpha1).
 //!
 //! Each object keeps the full JSON it was read from: templates see every field
-//! of it (SPEC §4), while the driver reads only the typed fields below.
+//! of it, while the driver reads only the typed fields below.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value as Json;
 
-/// API group/version of both kinds.
-pub const API_VERSION: &str = "connectors.alauda.io/v1alpha1";
+// Literals, so that `apiVersion` can be spelled from the same two words.
+macro_rules! api_group {
+    () => {
+        "connectors.alauda.io"
+    };
+}
+macro_rules! api_group_version {
+    () => {
+        "v1alpha1"
+    };
+}
+
+/// API group of both kinds.
+pub const API_GROUP: &str = api_group!();
+/// Their version within the group.
+pub const VERSION: &str = api_group_version!();
+/// `apiVersion` of both kinds.
+pub const API_VERSION: &str = concat!(api_group!(), "/", api_group_version!());
 
 /// Why a JSON object is not a usable Connector or ConnectorClass.
 #[derive(Debug, thiserror::Error)]

@@ -2,15 +2,12 @@
 //! (at 80% of its lifetime) and when a Connector, ConnectorClass or the
 //! built-in templates change, through the publisher's one pipeline.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::broadcast;
-
-use crate::catalog::kube::CatalogChange;
-use crate::mount::state::VolumeState;
+use crate::catalog::{CatalogChange, ChangeFeed};
+use crate::mount::VolumeState;
 use crate::publish::Publisher;
 use crate::telemetry::Operation;
 use crate::volume::VolumeRequest;
@@ -32,13 +29,8 @@ impl Refresher {
         }
     }
 
-    /// Runs until `shutdown` completes. `changes` is the catalog's change
-    /// feed (none for a static manifests catalog).
-    pub async fn run(
-        self,
-        mut changes: Option<broadcast::Receiver<CatalogChange>>,
-        shutdown: impl Future<Output = ()>,
-    ) {
+    /// Runs until `shutdown` completes. `changes` is the catalog's feed.
+    pub async fn run(self, mut changes: ChangeFeed, shutdown: impl Future<Output = ()>) {
         let mut tick = tokio::time::interval(self.interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tokio::pin!(shutdown);
@@ -46,11 +38,8 @@ impl Refresher {
             tokio::select! {
                 () = &mut shutdown => return,
                 _ = tick.tick() => self.refresh_expiring(SystemTime::now()).await,
-                change = next_change(&mut changes) => match change {
-                    Some(change) => self.refresh_affected(&change).await,
-                    // The feed closed: keep the timer-driven refreshes.
-                    None => changes = None,
-                },
+                // A closed feed leaves the timer-driven refreshes.
+                Some(change) = changes.next() => self.refresh_affected(&change).await,
             }
         }
     }
@@ -75,27 +64,12 @@ impl Refresher {
 
     async fn refresh(&self, volume: &VolumeState) {
         let started = std::time::Instant::now();
-        let result = self.publisher.republish_from_state(&volume.volume_id).await;
+        let result = self.publisher.refresh(volume).await;
         // The publisher has logged and counted a failure; the old files stay.
         let outcome = if result.is_ok() { "ok" } else { "failed" };
         self.publisher
             .metrics()
             .observe(Operation::Refresh, outcome, started.elapsed());
-    }
-}
-
-/// Waits for the next change; a lagging receiver has missed some, so it
-/// reports a change of everything.
-async fn next_change(
-    changes: &mut Option<broadcast::Receiver<CatalogChange>>,
-) -> Option<CatalogChange> {
-    let Some(receiver) = changes else {
-        return std::future::pending().await;
-    };
-    match receiver.recv().await {
-        Ok(change) => Some(change),
-        Err(broadcast::error::RecvError::Lagged(_)) => Some(CatalogChange::BuiltinTemplates),
-        Err(broadcast::error::RecvError::Closed) => None,
     }
 }
 
@@ -119,12 +93,12 @@ pub fn token_needs_refresh(volume: &VolumeState, now: SystemTime) -> bool {
 pub fn is_affected(volume: &VolumeState, change: &CatalogChange) -> bool {
     match change {
         CatalogChange::Connector(changed) => {
-            VolumeRequest::parse(&volume.volume_context(), &HashMap::new())
+            VolumeRequest::parse(&volume.volume_context())
                 .map(|request| request.connectors.contains(changed))
                 // A record that no longer parses cannot be rendered anyway.
                 .unwrap_or(false)
         }
-        CatalogChange::Class(_) | CatalogChange::BuiltinTemplates => true,
+        CatalogChange::Class(_) | CatalogChange::BuiltinTemplates | CatalogChange::Missed => true,
     }
 }
 
@@ -132,6 +106,7 @@ pub fn is_affected(volume: &VolumeState, change: &CatalogChange) -> bool {
 mod tests {
     use super::*;
     use crate::volume::ConnectorRef;
+    use std::collections::HashMap;
     use std::path::Path;
 
     fn volume(written_at: u64, expires_at: Option<u64>) -> VolumeState {
@@ -184,5 +159,6 @@ mod tests {
         assert!(!is_affected(&state, &other));
         assert!(is_affected(&state, &CatalogChange::Class("git".into())));
         assert!(is_affected(&state, &CatalogChange::BuiltinTemplates));
+        assert!(is_affected(&state, &CatalogChange::Missed));
     }
 }

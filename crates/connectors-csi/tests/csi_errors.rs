@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use connectors_csi::access::{Access, AccessError, AllowAll};
 use connectors_csi::catalog::{Catalog, CatalogError, ManifestsCatalog, ResolvedConnector};
 use connectors_csi::csi::proto::ProbeRequest;
-use connectors_csi::tokens::KubeletOrFile;
+use connectors_csi::tokens::Tokens;
 use connectors_csi::volume::{ConnectorRef, PodInfo};
 use support::driver::{
     is_root, kubelet_tokens, mount_at, publish_request, quickstart, quickstart_context, start,
@@ -69,11 +69,7 @@ async fn start_with(root: &Path, seams: Seams) -> (Clients, DriverHandle) {
 
 fn quickstart_seams(access: Arc<dyn Access>) -> Seams {
     let catalog = ManifestsCatalog::load(&[quickstart()]).unwrap();
-    (
-        Arc::new(catalog),
-        access,
-        Arc::new(KubeletOrFile::new(AUDIENCE, None)),
-    )
+    (Arc::new(catalog), access, Tokens::new(AUDIENCE, None))
 }
 
 fn context() -> std::collections::HashMap<String, String> {
@@ -136,7 +132,7 @@ async fn an_unreachable_api_server_is_unavailable_and_not_ready() {
     let seams: Seams = (
         Arc::new(Unreachable),
         Arc::new(AllowAll),
-        Arc::new(KubeletOrFile::new(AUDIENCE, None)),
+        Tokens::new(AUDIENCE, None),
     );
     let (clients, handle) = start_with(dir.path(), seams).await;
     let probe = clients
@@ -211,7 +207,7 @@ async fn size_bounds_and_template_errors_have_their_own_codes() {
     let seams: Seams = (
         Arc::new(catalog),
         Arc::new(AllowAll),
-        Arc::new(KubeletOrFile::new(AUDIENCE, None)),
+        Tokens::new(AUDIENCE, None),
     );
     let (clients, handle) = start_with(&dir.path().join("node"), seams).await;
     let target = dir.path().join("pods/a/volumes/v/mount");

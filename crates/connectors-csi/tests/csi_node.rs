@@ -106,7 +106,7 @@ fn context_with_token(token: &str) -> HashMap<String, String> {
 /// mount must show, byte for byte.
 async fn expected_files(context: &HashMap<String, String>, token: &str) -> Vec<(String, Vec<u8>)> {
     let catalog = ManifestsCatalog::load(&[quickstart()]).unwrap();
-    let request = VolumeRequest::parse(context, &HashMap::new()).unwrap();
+    let request = VolumeRequest::parse(context).unwrap();
     let connectors = catalog.resolve(&request.connectors).await.unwrap();
     let plan = Renderer::default()
         .plan(&request, &connectors, None, &Token::new(token, None), "")
@@ -536,11 +536,8 @@ async fn a_restarted_driver_refreshes_a_volume_from_its_state() {
     let before = data_link(&target);
     let node = node.restart().await;
     std::fs::write(node.dir.path().join("token"), "rotated-token-s3cr3t").unwrap();
-    node.handle
-        .publisher
-        .republish_from_state("csi-refresh")
-        .await
-        .unwrap();
+    let volume = node.handle.publisher.volumes().remove(0);
+    node.handle.publisher.refresh(&volume).await.unwrap();
     assert_ne!(data_link(&target), before);
     assert_eq!(
         std::fs::read_to_string(target.join("context.token")).unwrap(),

@@ -11,8 +11,8 @@ use std::time::{Duration, SystemTime};
 
 use apiserver::{FakeApiServer, Fault};
 use connectors_csi::access::{Access, AccessError, DecisionCacheConfig, SubjectAccessReviewAccess};
-use connectors_csi::tokens::request::KubeTokens;
-use connectors_csi::tokens::{TokenError, TokenSource};
+use connectors_csi::apiserver::REQUEST_TIMEOUT;
+use connectors_csi::tokens::{Token, TokenError, TokenRequester, Tokens};
 use connectors_csi::volume::{ConnectorRef, PodInfo, VolumeRequest};
 
 const AUDIENCE: &str = "connectors-proxy";
@@ -34,7 +34,29 @@ fn connector(namespace: &str, name: &str) -> ConnectorRef {
 }
 
 async fn access(server: &FakeApiServer, cache: DecisionCacheConfig) -> SubjectAccessReviewAccess {
-    SubjectAccessReviewAccess::new(server.client().await, cache)
+    SubjectAccessReviewAccess::new(server.client().await, cache, REQUEST_TIMEOUT)
+}
+
+/// Kubelet's token when given, else a TokenRequest: what cluster mode uses.
+async fn tokens(server: &FakeApiServer, timeout: Duration) -> Tokens {
+    let requester = TokenRequester::new(server.client().await, timeout);
+    Tokens::new(AUDIENCE, Some(Arc::new(requester)))
+}
+
+/// The token for the volume [`volume_context`] describes.
+async fn token_for(
+    tokens: &Tokens,
+    kubelet_tokens: Option<&str>,
+    expiration: &str,
+) -> Result<Token, TokenError> {
+    let context = volume_context(kubelet_tokens, expiration);
+    let request = VolumeRequest::parse(&context).expect("valid volume attributes");
+    let kubelet = tokens
+        .from_kubelet(&HashMap::new(), &context)
+        .expect("valid kubelet tokens");
+    tokens
+        .token(&request.pod, request.token_expiration, kubelet)
+        .await
 }
 
 fn no_cache() -> DecisionCacheConfig {
@@ -191,7 +213,7 @@ async fn a_pod_without_a_service_account_name_is_not_checked() {
     assert!(server.reviews().is_empty());
 }
 
-fn volume_request(kubelet_tokens: Option<&str>, expiration: &str) -> VolumeRequest {
+fn volume_context(kubelet_tokens: Option<&str>, expiration: &str) -> HashMap<String, String> {
     let mut context: HashMap<String, String> = [
         ("connector.name", "github"),
         ("token.expiration", expiration),
@@ -210,21 +232,23 @@ fn volume_request(kubelet_tokens: Option<&str>, expiration: &str) -> VolumeReque
             tokens.into(),
         );
     }
-    VolumeRequest::parse(&context, &HashMap::new()).expect("valid volume attributes")
+    context
 }
 
 #[tokio::test]
 async fn the_kubelet_token_for_the_audience_is_used_without_a_token_request() {
     let server = FakeApiServer::start().await;
-    let tokens = KubeTokens::new(server.client().await, AUDIENCE);
-    let request = volume_request(
+    let tokens = tokens(&server, REQUEST_TIMEOUT).await;
+
+    let token = token_for(
+        &tokens,
         Some(
             r#"{"connectors-proxy": {"token": "kubelet-made", "expirationTimestamp": "2030-01-01T00:00:00Z"}}"#,
         ),
         "30m",
-    );
-
-    let token = tokens.token(&request).await.unwrap();
+    )
+    .await
+    .unwrap();
 
     assert_eq!(token.secret(), "kubelet-made");
     assert!(token.expires_at.is_some());
@@ -234,13 +258,15 @@ async fn the_kubelet_token_for_the_audience_is_used_without_a_token_request() {
 #[tokio::test]
 async fn without_a_kubelet_token_a_pod_bound_token_is_requested_for_the_asked_lifetime() {
     let server = FakeApiServer::start().await;
-    let tokens = KubeTokens::new(server.client().await, AUDIENCE);
-    let request = volume_request(
+    let tokens = tokens(&server, REQUEST_TIMEOUT).await;
+
+    let token = token_for(
+        &tokens,
         Some(r#"{"another-audience": {"token": "not-for-us"}}"#),
         "45m",
-    );
-
-    let token = tokens.token(&request).await.unwrap();
+    )
+    .await
+    .unwrap();
 
     let issued = server.issued_tokens();
     assert_eq!(issued.len(), 1);
@@ -272,13 +298,10 @@ async fn without_a_kubelet_token_a_pod_bound_token_is_requested_for_the_asked_li
 #[tokio::test]
 async fn a_token_request_against_a_failing_api_server_is_unavailable() {
     let server = FakeApiServer::start().await;
-    let tokens = KubeTokens::new(server.client().await, AUDIENCE);
+    let tokens = tokens(&server, REQUEST_TIMEOUT).await;
     server.fail(Fault::ServerError);
 
-    let err = tokens
-        .token(&volume_request(None, "30m"))
-        .await
-        .unwrap_err();
+    let err = token_for(&tokens, None, "30m").await.unwrap_err();
 
     assert!(matches!(err, TokenError::Unavailable { .. }), "{err:?}");
 }
@@ -320,21 +343,18 @@ async fn no_token_reaches_the_logs_even_at_trace_level() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
     let server = FakeApiServer::start().await;
-    let tokens = KubeTokens::new(server.client().await, AUDIENCE);
+    let tokens = tokens(&server, REQUEST_TIMEOUT).await;
 
-    let requested = tokens.token(&volume_request(None, "30m")).await.unwrap();
-    let from_kubelet = tokens
-        .token(&volume_request(
-            Some(r#"{"connectors-proxy": {"token": "kubelet-secret-value"}}"#),
-            "30m",
-        ))
-        .await
-        .unwrap();
+    let requested = token_for(&tokens, None, "30m").await.unwrap();
+    let from_kubelet = token_for(
+        &tokens,
+        Some(r#"{"connectors-proxy": {"token": "kubelet-secret-value"}}"#),
+        "30m",
+    )
+    .await
+    .unwrap();
     server.fail(Fault::ServerError);
-    let failure = tokens
-        .token(&volume_request(None, "30m"))
-        .await
-        .unwrap_err();
+    let failure = token_for(&tokens, None, "30m").await.unwrap_err();
     tracing::error!(error = %failure, ?requested, ?from_kubelet, "what a caller might log");
 
     let text = logs.text();
@@ -354,11 +374,9 @@ async fn no_token_reaches_the_logs_even_at_trace_level() {
 #[tokio::test]
 async fn a_hanging_api_server_makes_review_and_token_request_unavailable_in_time() {
     let server = FakeApiServer::start().await;
-    let access = access(&server, no_cache())
-        .await
-        .with_request_timeout(Duration::from_millis(300));
-    let tokens = KubeTokens::new(server.client().await, AUDIENCE)
-        .with_request_timeout(Duration::from_millis(300));
+    let timeout = Duration::from_millis(300);
+    let access = SubjectAccessReviewAccess::new(server.client().await, no_cache(), timeout);
+    let tokens = tokens(&server, timeout).await;
     server.fail(Fault::Hang);
     let started = std::time::Instant::now();
 
@@ -366,10 +384,7 @@ async fn a_hanging_api_server_makes_review_and_token_request_unavailable_in_time
         .check(&pod("team-a", "builder"), &[connector("team-a", "github")])
         .await
         .unwrap_err();
-    let refused = tokens
-        .token(&volume_request(None, "30m"))
-        .await
-        .unwrap_err();
+    let refused = token_for(&tokens, None, "30m").await.unwrap_err();
 
     assert!(
         matches!(denied, AccessError::Unavailable { .. }),

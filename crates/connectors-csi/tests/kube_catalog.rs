@@ -10,10 +10,10 @@ use apiserver::{FakeApiServer, Fault, Kind};
 use std::sync::Arc;
 
 use connectors_csi::access::{Access, DecisionCacheConfig};
-use connectors_csi::catalog::kube::{
-    connect, kube_driver_parts, CatalogChange, ClusterSettings, KubeCatalog,
-};
-use connectors_csi::catalog::{Catalog, CatalogError};
+use connectors_csi::apiserver::REQUEST_TIMEOUT;
+use connectors_csi::catalog::kube::KubeCatalog;
+use connectors_csi::catalog::{Catalog, CatalogChange, CatalogError, ChangeFeed};
+use connectors_csi::cluster::{connect, ClusterParts, ClusterSettings};
 use connectors_csi::volume::{ConnectorRef, PodInfo};
 use serde_json::{json, Value as Json};
 
@@ -53,8 +53,11 @@ fn reference(namespace: &str, name: &str) -> ConnectorRef {
 }
 
 async fn ready_catalog(server: &FakeApiServer) -> KubeCatalog {
-    let catalog = KubeCatalog::start(server.client().await, DRIVER_NAMESPACE)
-        .with_request_timeout(Duration::from_millis(500));
+    let catalog = KubeCatalog::start(
+        server.client().await,
+        DRIVER_NAMESPACE,
+        Duration::from_millis(500),
+    );
     wait_until("the catalog is ready", || catalog.is_ready()).await;
     catalog
 }
@@ -285,7 +288,7 @@ async fn a_hanging_api_server_makes_a_miss_unavailable_within_the_request_timeou
 async fn the_catalog_is_ready_only_once_its_caches_synced() {
     let server = FakeApiServer::start().await;
     server.fail(Fault::ServerError);
-    let catalog = KubeCatalog::start(server.client().await, DRIVER_NAMESPACE);
+    let catalog = KubeCatalog::start(server.client().await, DRIVER_NAMESPACE, REQUEST_TIMEOUT);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!catalog.is_ready());
 
@@ -337,20 +340,18 @@ async fn builtin_templates_come_from_the_configmap_in_the_drivers_namespace() {
 async fn builtin_templates_are_available_right_after_start() {
     let server = FakeApiServer::start().await;
     server.apply(templates(DRIVER_NAMESPACE, "early"));
-    let catalog = KubeCatalog::start(server.client().await, DRIVER_NAMESPACE);
+    let catalog = KubeCatalog::start(server.client().await, DRIVER_NAMESPACE, REQUEST_TIMEOUT);
 
     let overrides = catalog.builtin_templates().await.unwrap().unwrap();
 
     assert_eq!(overrides["http.proxy"], "early");
 }
 
-async fn next_change(
-    changes: &mut tokio::sync::broadcast::Receiver<CatalogChange>,
-) -> CatalogChange {
-    tokio::time::timeout(Duration::from_secs(5), changes.recv())
+async fn next_change(changes: &mut ChangeFeed) -> CatalogChange {
+    tokio::time::timeout(Duration::from_secs(5), changes.next())
         .await
         .expect("a change within 5s")
-        .expect("an open channel")
+        .expect("an open feed")
 }
 
 #[tokio::test]
@@ -368,7 +369,8 @@ async fn subscribers_hear_of_content_changes_but_not_of_no_op_updates() {
         CatalogChange::Connector(reference("team-a", "github")),
         "the first update changed nothing, the second did"
     );
-    assert!(changes.try_recv().is_err(), "exactly one change");
+    let another = tokio::time::timeout(Duration::from_millis(300), changes.next()).await;
+    assert!(another.is_err(), "exactly one change: {another:?}");
 
     let mut git = class("git");
     git["spec"]["configurations"][0]["data"]["f"] = json!("changed");
@@ -418,12 +420,11 @@ async fn the_cluster_parts_work_through_a_kubeconfig_file() {
     let client = connect(Some(server.kubeconfig_path())).await.unwrap();
     let settings = ClusterSettings {
         namespace: DRIVER_NAMESPACE.into(),
-        audience: "connectors-proxy".into(),
         decisions: DecisionCacheConfig::default(),
         request_timeout: Duration::from_secs(2),
     };
 
-    let parts = kube_driver_parts(client, &settings);
+    let parts = ClusterParts::build(client, &settings);
     let catalog: Arc<dyn Catalog> = parts.catalog;
     let access: Arc<dyn Access> = parts.access;
 

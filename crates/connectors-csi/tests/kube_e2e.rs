@@ -17,11 +17,11 @@ use std::time::Duration;
 
 use apiserver::{FakeApiServer, Fault, Kind};
 use connectors_csi::access::{Access, DecisionCacheConfig};
-use connectors_csi::catalog::kube::{connect, kube_driver_parts, ClusterSettings};
 use connectors_csi::catalog::Catalog;
+use connectors_csi::cluster::{connect, ClusterParts, ClusterSettings};
 use connectors_csi::csi::proto::NodeUnpublishVolumeRequest;
 use connectors_csi::mount::{Mounter, SystemMounter};
-use connectors_csi::tokens::TokenSource;
+use connectors_csi::tokens::Tokens;
 use serde_json::json;
 use support::driver::{self, Clients, DriverHandle, AUDIENCE};
 use tonic::Code;
@@ -68,7 +68,6 @@ impl ClusterDriver {
         let client = connect(Some(server.kubeconfig_path())).await.unwrap();
         let settings = ClusterSettings {
             namespace: DRIVER_NAMESPACE.into(),
-            audience: AUDIENCE.into(),
             // Every check asks the API server, so rule changes apply at once.
             decisions: DecisionCacheConfig {
                 capacity: 0,
@@ -76,12 +75,12 @@ impl ClusterDriver {
             },
             request_timeout: Duration::from_secs(2),
         };
-        let parts = kube_driver_parts(client, &settings);
+        let parts = ClusterParts::build(client, &settings);
         let mut options = driver::Options::new(dir.path());
         options.parts = Some((
             parts.catalog as Arc<dyn Catalog>,
             parts.access as Arc<dyn Access>,
-            parts.tokens as Arc<dyn TokenSource>,
+            Tokens::new(AUDIENCE, Some(parts.tokens)),
         ));
         let (clients, handle) = driver::start(options).await;
         ClusterDriver {

@@ -12,10 +12,12 @@ use std::time::Duration;
 
 use apiserver::FakeApiServer;
 use connectors_csi::access::{Access, DecisionCacheConfig};
-use connectors_csi::catalog::kube::{connect, kube_driver_parts, ClusterParts, ClusterSettings};
+use std::sync::Arc;
+
 use connectors_csi::catalog::Catalog;
+use connectors_csi::cluster::{connect, ClusterParts, ClusterSettings};
 use connectors_csi::render::{FilePlan, Renderer};
-use connectors_csi::tokens::TokenSource;
+use connectors_csi::tokens::Tokens;
 use connectors_csi::volume::VolumeRequest;
 use serde_json::json;
 
@@ -24,6 +26,7 @@ const AUDIENCE: &str = "connectors-proxy";
 struct Cluster {
     server: FakeApiServer,
     parts: ClusterParts,
+    tokens: Tokens,
     renderer: Renderer,
 }
 
@@ -42,21 +45,23 @@ impl Cluster {
         let client = connect(Some(server.kubeconfig_path())).await.unwrap();
         let settings = ClusterSettings {
             namespace: "connectors-system".into(),
-            audience: AUDIENCE.into(),
             decisions: DecisionCacheConfig::default(),
             request_timeout: Duration::from_secs(2),
         };
-        let parts = kube_driver_parts(client, &settings);
+        let parts = ClusterParts::build(client, &settings);
+        let tokens = Tokens::new(AUDIENCE, Some(Arc::clone(&parts.tokens) as _));
         Cluster {
             server,
             parts,
+            tokens,
             renderer: Renderer::default(),
         }
     }
 
     /// What a publish does before it mounts.
     async fn plan(&self, kubelet_tokens: Option<&str>) -> FilePlan {
-        let request = volume_request(kubelet_tokens);
+        let context = volume_context(kubelet_tokens);
+        let request = VolumeRequest::parse(&context).unwrap();
         let resolved = self
             .parts
             .catalog
@@ -68,7 +73,12 @@ impl Cluster {
             .check(&request.pod, &request.connectors)
             .await
             .unwrap();
-        let token = self.parts.tokens.token(&request).await.unwrap();
+        let kubelet = self.tokens.from_kubelet(&HashMap::new(), &context).unwrap();
+        let token = self
+            .tokens
+            .token(&request.pod, request.token_expiration, kubelet)
+            .await
+            .unwrap();
         let overrides = self.parts.catalog.builtin_templates().await.unwrap();
         self.renderer
             .plan(&request, &resolved, overrides.as_deref(), &token, "")
@@ -84,7 +94,7 @@ fn git_connector(address: &str) -> serde_json::Value {
     })
 }
 
-fn volume_request(kubelet_tokens: Option<&str>) -> VolumeRequest {
+fn volume_context(kubelet_tokens: Option<&str>) -> HashMap<String, String> {
     let mut context: HashMap<String, String> = [
         ("connector.name", "github"),
         ("configuration.names", "gitconfig"),
@@ -103,7 +113,7 @@ fn volume_request(kubelet_tokens: Option<&str>) -> VolumeRequest {
             tokens.into(),
         );
     }
-    VolumeRequest::parse(&context, &HashMap::new()).expect("valid volume attributes")
+    context
 }
 
 fn text(plan: &FilePlan, name: &str) -> String {

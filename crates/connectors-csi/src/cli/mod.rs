@@ -1,6 +1,5 @@
 //! The subcommands: each parses its flags and calls into the library modules.
 
-pub mod bench;
 pub mod render;
 pub mod serve;
 pub mod template;

@@ -50,7 +50,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     attributes
         .entry(attr::POD_NAMESPACE.to_owned())
         .or_insert_with(|| args.pod_namespace.clone());
-    let request = VolumeRequest::parse(&attributes, &HashMap::new())?;
+    let request = VolumeRequest::parse(&attributes)?;
     let ca_cert = match &args.ca_cert {
         Some(path) => std::fs::read_to_string(path)
             .with_context(|| format!("reading --ca-cert {}", path.display()))?,

@@ -9,16 +9,17 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use connectors_csi::access::{Access, AllowAll, DecisionCacheConfig};
-use connectors_csi::catalog::kube::{self, CatalogChange, ClusterSettings};
+use connectors_csi::apiserver::REQUEST_TIMEOUT;
 use connectors_csi::catalog::{Catalog, ManifestsCatalog};
+use connectors_csi::cluster::{self, ClusterParts, ClusterSettings};
 use connectors_csi::csi::{self, Driver};
 use connectors_csi::mount::{StateStore, SystemMounter, VolumeDirs};
 use connectors_csi::publish::{Publisher, PublisherParts};
 use connectors_csi::refresh::Refresher;
 use connectors_csi::render::Renderer;
 use connectors_csi::telemetry::{self, LogFormat, Metrics};
-use connectors_csi::tokens::{KubeletOrFile, TokenSource};
-use tokio::sync::{broadcast, watch};
+use connectors_csi::tokens::{TokenFile, TokenSource, Tokens};
+use tokio::sync::watch;
 
 /// Room for two generations of files (old and new exist during a swap)
 /// of the largest volume the renderer allows, plus slack for directories.
@@ -85,7 +86,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 async fn serve(args: Args) -> anyhow::Result<()> {
     let socket = socket_path(&args.endpoint)?;
     let metrics = Arc::new(Metrics::new());
-    let (catalog, access, tokens, changes) = sources(&args).await?;
+    let (catalog, access, tokens) = sources(&args).await?;
+    let changes = catalog.subscribe();
     let ca_cert = match &args.ca_cert {
         Some(path) => std::fs::read_to_string(path)
             .with_context(|| format!("reading --ca-cert {}", path.display()))?,
@@ -156,14 +158,8 @@ async fn serve_until_stopped(
     }
 }
 
-/// The pipeline's seams, and the catalog's change feed for the refresher
-/// (none for files, which do not change while the driver runs).
-type Sources = (
-    Arc<dyn Catalog>,
-    Arc<dyn Access>,
-    Arc<dyn TokenSource>,
-    Option<broadcast::Receiver<CatalogChange>>,
-);
+/// The pipeline's seams: where objects, permission and tokens come from.
+type Sources = (Arc<dyn Catalog>, Arc<dyn Access>, Tokens);
 
 /// Files when `--manifests` is given, else the API server.
 async fn sources(args: &Args) -> anyhow::Result<Sources> {
@@ -171,27 +167,25 @@ async fn sources(args: &Args) -> anyhow::Result<Sources> {
         let catalog = ManifestsCatalog::load(&args.manifests).context("loading --manifests")?;
         let (connectors, classes) = catalog.counts();
         tracing::info!(connectors, classes, "manifests mode");
-        let tokens = KubeletOrFile::new(args.token_audience.clone(), args.token_file.clone());
-        return Ok((
-            Arc::new(catalog),
-            Arc::new(AllowAll),
-            Arc::new(tokens),
-            None,
-        ));
+        let file = args
+            .token_file
+            .as_ref()
+            .map(|path| Arc::new(TokenFile::new(path.clone())) as Arc<dyn TokenSource>);
+        let tokens = Tokens::new(args.token_audience.clone(), file);
+        return Ok((Arc::new(catalog), Arc::new(AllowAll), tokens));
     }
-    let client = kube::connect(args.kubeconfig.as_deref()).await?;
-    let parts = kube::kube_driver_parts(
+    let client = cluster::connect(args.kubeconfig.as_deref()).await?;
+    let parts = ClusterParts::build(
         client,
         &ClusterSettings {
             namespace: args.namespace.clone(),
-            audience: args.token_audience.clone(),
             decisions: DecisionCacheConfig::default(),
-            request_timeout: kube::DEFAULT_REQUEST_TIMEOUT,
+            request_timeout: REQUEST_TIMEOUT,
         },
     );
     tracing::info!(namespace = %args.namespace, "cluster mode");
-    let changes = parts.catalog.subscribe();
-    Ok((parts.catalog, parts.access, parts.tokens, Some(changes)))
+    let tokens = Tokens::new(args.token_audience.clone(), Some(parts.tokens));
+    Ok((parts.catalog, parts.access, tokens))
 }
 
 /// `/metrics` and the health endpoints; one listener when both flags name

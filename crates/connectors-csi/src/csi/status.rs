@@ -1,10 +1,11 @@
-//! The one place a publish failure becomes a gRPC status (SPEC §8): every
-//! boundary error's variant is named, so nothing falls through to `Unknown`.
+//! The one place a publish failure becomes a gRPC status: every boundary
+//! error's variant is named, so nothing falls through to `Unknown`.
 
 use tonic::{Code, Status};
 
 use crate::access::AccessError;
 use crate::catalog::CatalogError;
+use crate::mount::{MountError, StateError};
 use crate::publish::PublishError;
 use crate::render::RenderError;
 use crate::tokens::TokenError;
@@ -24,10 +25,10 @@ pub fn code_of(err: &PublishError) -> Code {
         PublishError::Access(err) => access_code(err),
         PublishError::Token(err) => token_code(err),
         PublishError::Render(err) => render_code(err),
+        PublishError::Mount(err) => mount_code(err),
+        PublishError::State(err) => state_code(err),
         PublishError::NotPublished { .. } => Code::NotFound,
-        PublishError::Mount(_) | PublishError::State(_) | PublishError::Task { .. } => {
-            Code::Internal
-        }
+        PublishError::Task { .. } => Code::Internal,
     }
 }
 
@@ -58,6 +59,27 @@ fn token_code(err: &TokenError) -> Code {
         }
         TokenError::Unavailable { .. } => Code::Unavailable,
         TokenError::Refused { .. } => Code::PermissionDenied,
+    }
+}
+
+fn mount_code(err: &MountError) -> Code {
+    match err {
+        // The files did not fit the tmpfs: a size bound, like the renderer's.
+        MountError::Write { source, .. } if source.kind() == std::io::ErrorKind::StorageFull => {
+            Code::ResourceExhausted
+        }
+        MountError::CreateTarget { .. }
+        | MountError::Mount { .. }
+        | MountError::Remount { .. }
+        | MountError::Write { .. }
+        | MountError::Unmount { .. }
+        | MountError::RemoveTarget { .. } => Code::Internal,
+    }
+}
+
+fn state_code(err: &StateError) -> Code {
+    match err {
+        StateError::Io { .. } | StateError::Corrupt { .. } => Code::Internal,
     }
 }
 
@@ -173,6 +195,22 @@ mod tests {
                 PublishError::Task {
                     reason: "cancelled".into(),
                 },
+                Code::Internal,
+            ),
+            (
+                MountError::Write {
+                    path: "/t".into(),
+                    source: std::io::Error::from(std::io::ErrorKind::StorageFull),
+                }
+                .into(),
+                Code::ResourceExhausted,
+            ),
+            (
+                MountError::Mount {
+                    path: "/t".into(),
+                    source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+                }
+                .into(),
                 Code::Internal,
             ),
         ];

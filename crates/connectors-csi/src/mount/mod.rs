@@ -12,10 +12,12 @@ use std::sync::Arc;
 use crate::render::FilePlan;
 
 pub mod atomic;
+#[cfg(any(test, feature = "test-util"))]
 pub mod fake;
 pub mod state;
 pub mod tmpfs;
 
+#[cfg(any(test, feature = "test-util"))]
 pub use fake::RecordingMounter;
 pub use state::{StateError, StateStore, VolumeState};
 pub use tmpfs::SystemMounter;
@@ -32,7 +34,7 @@ pub trait Mounter: Send + Sync {
     fn is_mounted(&self, target: &Path) -> io::Result<bool>;
 }
 
-/// Why the files of a volume could not be put in place (→ Internal).
+/// Why the files of a volume could not be put in place.
 #[derive(Debug, thiserror::Error)]
 pub enum MountError {
     #[error("cannot create target directory {}: {source}", path.display())]

@@ -56,7 +56,7 @@ fn request(connectors: &[ResolvedConnector], extra: &[(&str, &str)]) -> VolumeRe
     for (k, v) in extra {
         context.insert((*k).into(), (*v).into());
     }
-    VolumeRequest::parse(&context, &HashMap::new()).unwrap()
+    VolumeRequest::parse(&context).unwrap()
 }
 
 fn plan_with(

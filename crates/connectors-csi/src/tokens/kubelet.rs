@@ -1,122 +1,198 @@
-//! Manifests mode's token source: the token kubelet passed, else a file.
-//!
-//! Without an API server the driver cannot ask for a token, so it takes the
-//! one kubelet hands over (CSIDriver `tokenRequests`) or, for offline use and
-//! tests, the content of `--token-file`.
+//! Kubelet's tokens: the `csi.storage.k8s.io/serviceAccount.tokens` JSON it
+//! passes when the CSIDriver lists `tokenRequests`, audience to
+//! `{token, expirationTimestamp}`, in the request's `secrets` (Kubernetes
+//! 1.35+ with `serviceAccountTokenInSecrets`) or its `volume_context`.
 
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::time::SystemTime;
 
-use async_trait::async_trait;
+use k8s_openapi::jiff::Timestamp;
 
-use super::{Token, TokenError, TokenSource};
-use crate::volume::VolumeRequest;
+use super::Token;
+use crate::volume::{attr, AttributeError};
 
-/// Kubelet's token for `audience` if the request carries one, else `file`.
-#[derive(Clone, Debug)]
-pub struct KubeletOrFile {
-    pub audience: String,
-    pub file: Option<PathBuf>,
-}
+/// Tokens kubelet passed, by audience. Debug shows audiences only.
+#[derive(Clone, Default, PartialEq)]
+pub struct KubeletTokens(BTreeMap<String, Token>);
 
-impl KubeletOrFile {
-    pub fn new(audience: impl Into<String>, file: Option<PathBuf>) -> KubeletOrFile {
-        KubeletOrFile {
-            audience: audience.into(),
-            file,
-        }
+impl fmt::Debug for KubeletTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.keys().map(|audience| (audience, "<redacted>")))
+            .finish()
     }
 }
 
-#[async_trait]
-impl TokenSource for KubeletOrFile {
-    async fn token(&self, request: &VolumeRequest) -> Result<Token, TokenError> {
-        if let Some(token) = request.kubelet_token(&self.audience) {
-            return Ok(token);
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KubeletTokenJson {
+    token: String,
+    #[serde(default)]
+    expiration_timestamp: Option<String>,
+}
+
+impl KubeletTokens {
+    /// The tokens of one NodePublishVolume: `secrets` first, then
+    /// `volume_context`; none when neither carries the attribute.
+    pub fn of_request(
+        secrets: &HashMap<String, String>,
+        volume_context: &HashMap<String, String>,
+    ) -> Result<KubeletTokens, AttributeError> {
+        let json = secrets
+            .get(attr::SERVICE_ACCOUNT_TOKENS)
+            .or_else(|| volume_context.get(attr::SERVICE_ACCOUNT_TOKENS));
+        match json {
+            Some(json) => KubeletTokens::parse(json),
+            None => Ok(KubeletTokens::default()),
         }
-        let Some(path) = &self.file else {
-            return Err(TokenError::NoSource {
-                audience: self.audience.clone(),
-            });
-        };
-        // Read on every call: the file may be rotated underneath us.
-        let content = tokio::fs::read_to_string(path)
-            .await
-            .map_err(|source| TokenError::File {
-                path: path.clone(),
-                source,
+    }
+
+    /// The attribute's value. A malformed one is an error naming the
+    /// attribute and where it broke, never quoting a token.
+    pub fn parse(json: &str) -> Result<KubeletTokens, AttributeError> {
+        const ATTR: &str = attr::SERVICE_ACCOUNT_TOKENS;
+        // serde's message could quote the token: report only where it broke.
+        let entries: BTreeMap<String, KubeletTokenJson> =
+            serde_json::from_str(json).map_err(|err| {
+                AttributeError::new(
+                    ATTR,
+                    format!(
+                        "not a JSON object of audience to {{\"token\", \"expirationTimestamp\"}} \
+                         (line {} column {})",
+                        err.line(),
+                        err.column()
+                    ),
+                )
             })?;
-        let secret = content.trim();
-        if secret.is_empty() {
-            return Err(TokenError::EmptyFile { path: path.clone() });
+        let mut tokens = BTreeMap::new();
+        for (audience, entry) in entries {
+            let expires_at = match entry.expiration_timestamp.as_deref() {
+                None | Some("") => None,
+                Some(text) => Some(parse_timestamp(text).map_err(|problem| {
+                    AttributeError::new(
+                        ATTR,
+                        format!("expirationTimestamp of audience {audience:?}: {problem}"),
+                    )
+                })?),
+            };
+            if entry.token.is_empty() {
+                return Err(AttributeError::new(
+                    ATTR,
+                    format!("empty token for audience {audience:?}"),
+                ));
+            }
+            tokens.insert(audience, Token::new(entry.token, expires_at));
         }
-        Ok(Token::new(secret, None))
+        Ok(KubeletTokens(tokens))
     }
+
+    /// The token for `audience`, if kubelet passed one.
+    pub fn for_audience(&self, audience: &str) -> Option<Token> {
+        self.0.get(audience).cloned()
+    }
+}
+
+/// RFC 3339, as kubelet writes `expirationTimestamp`.
+fn parse_timestamp(text: &str) -> Result<SystemTime, String> {
+    text.parse::<Timestamp>()
+        .map(SystemTime::from)
+        .map_err(|_| format!("{text:?} is not an RFC 3339 timestamp"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use std::time::UNIX_EPOCH;
 
-    fn request(extra: &[(&str, &str)]) -> VolumeRequest {
-        let mut context: HashMap<String, String> = HashMap::from([
-            ("connector.name".into(), "git".into()),
-            ("csi.storage.k8s.io/pod.namespace".into(), "default".into()),
-        ]);
-        for (k, v) in extra {
-            context.insert((*k).into(), (*v).into());
+    const TOKENS: &str =
+        r#"{"connectors":{"token":"tok-ctx","expirationTimestamp":"2030-01-02T03:04:05Z"}}"#;
+
+    fn with_tokens(json: &str) -> HashMap<String, String> {
+        HashMap::from([(attr::SERVICE_ACCOUNT_TOKENS.to_owned(), json.to_owned())])
+    }
+
+    fn unix(text: &str) -> f64 {
+        parse_timestamp(text)
+            .unwrap()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
+    }
+
+    #[test]
+    fn kubelet_tokens_are_read_from_secrets_before_volume_context() {
+        let context = with_tokens(TOKENS);
+        let tokens = KubeletTokens::of_request(&HashMap::new(), &context).unwrap();
+        let token = tokens.for_audience("connectors").unwrap();
+        assert_eq!(token.secret(), "tok-ctx");
+        assert!(tokens.for_audience("other").is_none());
+        let secs = token
+            .expires_at
+            .unwrap()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        assert_eq!(secs, 1_893_553_445);
+
+        let secrets = with_tokens(&TOKENS.replace("tok-ctx", "tok-secret"));
+        let tokens = KubeletTokens::of_request(&secrets, &context).unwrap();
+        assert_eq!(
+            tokens.for_audience("connectors").unwrap().secret(),
+            "tok-secret"
+        );
+    }
+
+    #[test]
+    fn a_request_without_the_attribute_has_no_tokens() {
+        let tokens = KubeletTokens::of_request(&HashMap::new(), &HashMap::new()).unwrap();
+        assert_eq!(tokens, KubeletTokens::default());
+    }
+
+    #[test]
+    fn debug_of_kubelet_tokens_never_shows_a_token() {
+        let tokens = KubeletTokens::parse(TOKENS).unwrap();
+        let shown = format!("{tokens:?}");
+        assert!(!shown.contains("tok-ctx"), "{shown}");
+        assert!(shown.contains("connectors"), "{shown}");
+    }
+
+    #[test]
+    fn malformed_kubelet_tokens_are_rejected_without_echoing_them() {
+        let err = KubeletTokens::parse(r#"{"a": "secret-tok"}"#).unwrap_err();
+        assert_eq!(err.attribute, attr::SERVICE_ACCOUNT_TOKENS);
+        assert!(!err.to_string().contains("secret-tok"), "{err}");
+        let err =
+            KubeletTokens::parse(r#"{"a": {"token": "t", "expirationTimestamp": "tomorrow"}}"#)
+                .unwrap_err();
+        assert!(
+            err.problem
+                .contains("expirationTimestamp of audience \"a\""),
+            "{err}"
+        );
+        let err = KubeletTokens::parse(r#"{"a": {"token": ""}}"#).unwrap_err();
+        assert_eq!(err.problem, "empty token for audience \"a\"");
+    }
+
+    #[test]
+    fn expiry_timestamps_take_utc_offsets_and_fractions() {
+        assert_eq!(unix("1970-01-01T00:00:00Z"), 0.0);
+        assert_eq!(unix("2024-02-29T12:00:00Z"), 1_709_208_000.0);
+        assert_eq!(unix("2024-02-29T14:00:00+02:00"), 1_709_208_000.0);
+        assert_eq!(unix("2024-02-29T12:00:00.5Z"), 1_709_208_000.5);
+    }
+
+    #[test]
+    fn malformed_expiry_timestamps_are_rejected() {
+        for bad in [
+            "",
+            "tomorrow",
+            "2024-02-29",
+            "2024-13-01T00:00:00Z",
+            "2024-02-29T12:00:00",
+            "2024-02-29T12:00:00.Z",
+        ] {
+            assert!(parse_timestamp(bad).is_err(), "{bad}");
         }
-        VolumeRequest::parse(&context, &HashMap::new()).unwrap()
-    }
-
-    #[tokio::test]
-    async fn kubelet_token_for_the_audience_wins_over_the_file() {
-        let source = KubeletOrFile::new("connectors", Some("/nonexistent".into()));
-        let req = request(&[(
-            "csi.storage.k8s.io/serviceAccount.tokens",
-            r#"{"connectors":{"token":"kubelet-tok","expirationTimestamp":"2030-01-01T00:00:00Z"}}"#,
-        )]);
-        let token = source.token(&req).await.unwrap();
-        assert_eq!(token.secret(), "kubelet-tok");
-        assert!(token.expires_at.is_some());
-    }
-
-    #[tokio::test]
-    async fn file_token_is_used_when_kubelet_has_none_for_the_audience() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("token");
-        std::fs::write(&path, "file-tok\n").unwrap();
-        let source = KubeletOrFile::new("connectors", Some(path));
-        let req = request(&[(
-            "csi.storage.k8s.io/serviceAccount.tokens",
-            r#"{"other":{"token":"x","expirationTimestamp":"2030-01-01T00:00:00Z"}}"#,
-        )]);
-        assert_eq!(source.token(&req).await.unwrap().secret(), "file-tok");
-    }
-
-    #[tokio::test]
-    async fn no_kubelet_token_and_no_file_is_a_clear_error() {
-        let source = KubeletOrFile::new("connectors", None);
-        let err = source.token(&request(&[])).await.unwrap_err();
-        assert!(matches!(err, TokenError::NoSource { .. }));
-        assert!(err.to_string().contains("tokenRequests"), "{err}");
-    }
-
-    #[tokio::test]
-    async fn empty_or_missing_token_file_names_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let empty = dir.path().join("empty");
-        std::fs::write(&empty, "\n").unwrap();
-        let err = KubeletOrFile::new("a", Some(empty.clone()))
-            .token(&request(&[]))
-            .await
-            .unwrap_err();
-        assert!(err.to_string().contains(&*empty.to_string_lossy()), "{err}");
-        let missing = dir.path().join("missing");
-        let err = KubeletOrFile::new("a", Some(missing))
-            .token(&request(&[]))
-            .await
-            .unwrap_err();
-        assert!(matches!(err, TokenError::File { .. }));
     }
 }

@@ -1,8 +1,9 @@
-//! Cluster-mode tokens: the one kubelet passed for the driver's audience, else
-//! a TokenRequest for the pod's service account, bound to the pod (SPEC §6).
+//! Cluster-mode tokens of the driver's own: a TokenRequest for the pod's
+//! service account, bound to the pod.
 //!
-//! Binding the token to the pod's name and UID makes the API server invalidate
-//! it as soon as the pod is deleted, so a copied file dies with its pod.
+//! Binding the token to the pod's name and UID makes the API server
+//! invalidate it as soon as the pod is deleted, so a copied file dies with
+//! its pod.
 
 use std::time::{Duration, SystemTime};
 
@@ -13,50 +14,41 @@ use kube::api::PostParams;
 use kube::{Api, Client};
 
 use super::{Token, TokenError, TokenSource};
-use crate::volume::{PodInfo, VolumeRequest};
+use crate::apiserver::{answer_within, CallError};
+use crate::volume::PodInfo;
 
-/// Kubelet's token when it passed one, otherwise a TokenRequest.
-pub struct KubeTokens {
+/// Asks the API server for a pod-bound token.
+pub struct TokenRequester {
     client: Client,
-    audience: String,
     request_timeout: Duration,
 }
 
-/// How long one TokenRequest may take before it is Unavailable.
-pub const DEFAULT_TOKEN_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-
-impl KubeTokens {
-    /// `audience`: the `--token-audience` the proxy expects.
-    pub fn new(client: Client, audience: impl Into<String>) -> KubeTokens {
-        KubeTokens {
+impl TokenRequester {
+    /// `request_timeout` bounds each TokenRequest.
+    pub fn new(client: Client, request_timeout: Duration) -> TokenRequester {
+        TokenRequester {
             client,
-            audience: audience.into(),
-            request_timeout: DEFAULT_TOKEN_REQUEST_TIMEOUT,
+            request_timeout,
         }
     }
+}
 
-    /// Bounds each TokenRequest (default [`DEFAULT_TOKEN_REQUEST_TIMEOUT`]):
-    /// the client itself has no read timeout, and a publish must not hang.
-    pub fn with_request_timeout(mut self, timeout: Duration) -> KubeTokens {
-        self.request_timeout = timeout;
-        self
-    }
-
-    async fn request(&self, pod: &PodInfo, lifetime: Duration) -> Result<Token, TokenError> {
+#[async_trait]
+impl TokenSource for TokenRequester {
+    async fn token(
+        &self,
+        pod: &PodInfo,
+        audience: &str,
+        lifetime: Duration,
+    ) -> Result<Token, TokenError> {
         check_pod_identity(pod)?;
         let accounts: Api<ServiceAccount> = Api::namespaced(self.client.clone(), &pod.namespace);
-        let asked = token_request_for(pod, &self.audience, lifetime);
-        let issued = tokio::time::timeout(
+        let asked = token_request_for(pod, audience, lifetime);
+        let issued = answer_within(
             self.request_timeout,
             accounts.create_token_request(&pod.service_account, &PostParams::default(), &asked),
         )
         .await
-        .map_err(|_| TokenError::Unavailable {
-            reason: format!(
-                "the API server did not answer the TokenRequest within {:?}",
-                self.request_timeout
-            ),
-        })?
         .map_err(classify)?;
         let status = issued.status.ok_or_else(|| TokenError::Unavailable {
             reason: "the API server answered the TokenRequest without a status".to_owned(),
@@ -78,16 +70,6 @@ impl KubeTokens {
             "issued a pod-bound service-account token"
         );
         Ok(Token::new(status.token, Some(expires_at)))
-    }
-}
-
-#[async_trait]
-impl TokenSource for KubeTokens {
-    async fn token(&self, request: &VolumeRequest) -> Result<Token, TokenError> {
-        if let Some(token) = request.kubelet_token(&self.audience) {
-            return Ok(token);
-        }
-        self.request(&request.pod, request.token_expiration).await
     }
 }
 
@@ -132,10 +114,12 @@ fn token_request_for(pod: &PodInfo, audience: &str, lifetime: Duration) -> Token
 }
 
 /// 4xx answers are decisions (no such service account, not allowed);
-/// everything else (connection refused, timeouts, 5xx) is worth a retry.
-fn classify(err: kube::Error) -> TokenError {
+/// everything else (no answer, connection refused, 5xx) is worth a retry.
+fn classify(err: CallError) -> TokenError {
     match err {
-        kube::Error::Api(status) if (400..500).contains(&status.code) && status.code != 429 => {
+        CallError::Failed(kube::Error::Api(status))
+            if (400..500).contains(&status.code) && status.code != 429 =>
+        {
             TokenError::Refused {
                 reason: format!("{} ({})", status.message, status.code),
             }

@@ -24,7 +24,7 @@ use connectors_csi::mount::{Mounter, StateStore, SystemMounter, VolumeDirs};
 use connectors_csi::publish::{Publisher, PublisherParts};
 use connectors_csi::render::Renderer;
 use connectors_csi::telemetry::Metrics;
-use connectors_csi::tokens::{KubeletOrFile, TokenSource};
+use connectors_csi::tokens::{TokenFile, Tokens};
 use hyper_util::rt::TokioIo;
 use tokio::net::UnixStream;
 use tokio::sync::oneshot;
@@ -41,7 +41,7 @@ pub fn quickstart() -> PathBuf {
 }
 
 /// The pipeline's three seams: where objects, permission and tokens come from.
-pub type Seams = (Arc<dyn Catalog>, Arc<dyn Access>, Arc<dyn TokenSource>);
+pub type Seams = (Arc<dyn Catalog>, Arc<dyn Access>, Tokens);
 
 /// What the driver is built from; defaults are the quick start in manifests mode.
 pub struct Options {
@@ -111,8 +111,9 @@ pub async fn start(mut options: Options) -> (Clients, DriverHandle) {
         Some(parts) => parts,
         None => {
             let catalog = ManifestsCatalog::load(&options.manifests).unwrap();
-            let tokens = KubeletOrFile::new(AUDIENCE, Some(options.token_file()));
-            let parts: Seams = (Arc::new(catalog), Arc::new(AllowAll), Arc::new(tokens));
+            let file = Arc::new(TokenFile::new(options.token_file()));
+            let tokens = Tokens::new(AUDIENCE, Some(file));
+            let parts: Seams = (Arc::new(catalog), Arc::new(AllowAll), tokens);
             parts
         }
     };

@@ -17,6 +17,8 @@ pub struct DriverProcess {
 
 /// Paths the driver is started with.
 pub struct DriverSetup<'a> {
+    /// The `connectors-csi` binary.
+    pub binary: &'a Path,
     pub dir: &'a Path,
     pub manifests: &'a Path,
     pub token_file: &'a Path,
@@ -36,9 +38,8 @@ impl DriverProcess {
     {
         let socket = setup.dir.join("csi.sock");
         let state = setup.dir.join("state");
-        let exe = std::env::current_exe().context("locating the connectors-csi binary")?;
         let started = Instant::now();
-        let child = Command::new(exe)
+        let child = Command::new(setup.binary)
             .arg("serve")
             .arg(format!("--endpoint=unix://{}", socket.display()))
             .arg("--node-id=bench")
@@ -49,7 +50,7 @@ impl DriverProcess {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .spawn()
-            .context("starting connectors-csi serve")?;
+            .with_context(|| format!("starting {} serve", setup.binary.display()))?;
         let mut driver = DriverProcess {
             child,
             socket,

@@ -1,12 +1,6 @@
-//! `connectors-csi bench`: publish/unpublish load over the real socket against
-//! a driver process, the syscall floor at the same concurrency in the same
-//! run, and the driver's memory, reported as figures and ratios.
-
-mod client;
-pub mod floor;
-mod process;
-mod stats;
-mod workload;
+//! One bench run: publish/unpublish load over the real socket against a
+//! driver process, the syscall floor at the same concurrency, and the
+//! driver's memory, reported as figures and ratios.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,15 +10,17 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde::Serialize;
 
-use client::CsiClient;
-use floor::FileShape;
-use process::{DriverProcess, DriverSetup};
-use stats::Samples;
-pub use stats::{Ratios, RunSummary};
+use crate::client::{self, CsiClient};
+use crate::floor::{self, FileShape};
+use crate::process::{DriverProcess, DriverSetup};
+use crate::stats::{Ratios, RunSummary, Samples};
+use crate::workload;
 
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct BenchOptions {
+    /// The `connectors-csi` binary to start.
+    pub driver: PathBuf,
     pub concurrency: usize,
     pub cycles: usize,
     /// ConnectorClass files; empty = the upstream git and nexus classes.
@@ -76,6 +72,7 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<BenchReport> {
     std::fs::write(&token_file, TOKEN)?;
     let driver = DriverProcess::start(
         &DriverSetup {
+            binary: &options.driver,
             dir: dir.path(),
             manifests: &workload.manifests,
             token_file: &token_file,
@@ -268,6 +265,7 @@ async fn measure_memory(
     std::fs::create_dir_all(&large_dir)?;
     let large_driver = DriverProcess::start(
         &DriverSetup {
+            binary: &options.driver,
             dir: &large_dir,
             manifests: &large,
             token_file,

@@ -8,12 +8,12 @@ use anyhow::Context;
 use hyper_util::rt::TokioIo;
 use tonic::transport::{Channel, Endpoint, Uri};
 
-use crate::csi::proto::identity_client::IdentityClient;
-use crate::csi::proto::node_client::NodeClient;
-use crate::csi::proto::volume_capability::{
+use connectors_csi::csi::proto::identity_client::IdentityClient;
+use connectors_csi::csi::proto::node_client::NodeClient;
+use connectors_csi::csi::proto::volume_capability::{
     access_mode::Mode, AccessMode, AccessType, MountVolume,
 };
-use crate::csi::proto::{
+use connectors_csi::csi::proto::{
     NodePublishVolumeRequest, NodeUnpublishVolumeRequest, ProbeRequest, VolumeCapability,
 };
 

@@ -1,0 +1,209 @@
+//! Cluster-mode catalog: Connectors, ConnectorClasses and the built-in
+//! templates ConfigMap, read from the API server through watch caches.
+//!
+//! Kubelet republishes every volume every minute or so, so a publish must not
+//! cost an API round trip: one watcher per kind ([`watch`]) keeps an
+//! in-memory copy ([`store`]), and only a cache miss (an object created a
+//! moment ago, or not synced yet) falls back to a direct GET. The GET result
+//! is not put into the cache: the watch delivers the object shortly, and
+//! inserting it here could resurrect an object whose deletion the watch has
+//! already applied.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::runtime::watcher;
+use kube::{Api, Client, Resource};
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+
+use super::{
+    Catalog, CatalogChange, CatalogError, ChangeFeed, ResolvedConnector,
+    BUILTIN_OVERRIDES_CONFIGMAP,
+};
+use crate::apiserver::answer_within;
+use crate::model::{Connector, ConnectorClass};
+use crate::volume::ConnectorRef;
+
+mod object;
+mod store;
+mod watch;
+
+use object::{class_entry, connector_entry, templates_entry, ClassKind, ConnectorKind, RawObject};
+use store::{Entry, Store};
+use watch::{keep_in_sync, Notifier, ToEntry};
+
+/// Changes a slow subscriber may fall behind by before it is told it lagged.
+const CHANGE_BACKLOG: usize = 512;
+
+/// Connectors, ConnectorClasses and the templates ConfigMap, watch-cached.
+pub struct KubeCatalog {
+    client: Client,
+    namespace: String,
+    request_timeout: Duration,
+    connectors: Arc<Store<ConnectorRef, Connector>>,
+    classes: Arc<Store<String, ConnectorClass>>,
+    templates: Arc<Store<String, BTreeMap<String, String>>>,
+    changes: broadcast::Sender<CatalogChange>,
+    watchers: Vec<JoinHandle<()>>,
+}
+
+impl KubeCatalog {
+    /// Starts the three watchers (on the current tokio runtime). `namespace`
+    /// is the driver's own, where the templates ConfigMap lives;
+    /// `request_timeout` bounds each read-through GET.
+    pub fn start(client: Client, namespace: &str, request_timeout: Duration) -> KubeCatalog {
+        let connectors = Arc::new(Store::default());
+        let classes = Arc::new(Store::default());
+        let templates = Arc::new(Store::default());
+        let (changes, _) = broadcast::channel(CHANGE_BACKLOG);
+        let watchers = vec![
+            tokio::spawn(keep_in_sync(
+                Api::<RawObject<ConnectorKind>>::all(client.clone()),
+                watcher::Config::default(),
+                Arc::clone(&connectors),
+                connector_entry,
+                Notifier::new(&changes, |key| CatalogChange::Connector(key.clone())),
+            )),
+            tokio::spawn(keep_in_sync(
+                Api::<RawObject<ClassKind>>::all(client.clone()),
+                watcher::Config::default(),
+                Arc::clone(&classes),
+                class_entry,
+                Notifier::new(&changes, |name| CatalogChange::Class(name.clone())),
+            )),
+            tokio::spawn(keep_in_sync(
+                Api::<ConfigMap>::namespaced(client.clone(), namespace),
+                watcher::Config::default()
+                    .fields(&format!("metadata.name={BUILTIN_OVERRIDES_CONFIGMAP}")),
+                Arc::clone(&templates),
+                templates_entry,
+                Notifier::new(&changes, |_| CatalogChange::BuiltinTemplates),
+            )),
+        ];
+        KubeCatalog {
+            client,
+            namespace: namespace.to_owned(),
+            request_timeout,
+            connectors,
+            classes,
+            templates,
+            changes,
+            watchers,
+        }
+    }
+
+    async fn connector(&self, reference: &ConnectorRef) -> Result<Arc<Connector>, CatalogError> {
+        let cached = match self.connectors.get(reference) {
+            Some(cached) => Some(cached),
+            None => {
+                let api = Api::<RawObject<ConnectorKind>>::namespaced(
+                    self.client.clone(),
+                    &reference.namespace,
+                );
+                self.read_through(&api, &reference.name, connector_entry)
+                    .await?
+            }
+        };
+        match cached {
+            Some(Ok(connector)) => Ok(connector),
+            Some(Err(reason)) => Err(CatalogError::Invalid { reason }),
+            None => Err(CatalogError::ConnectorNotFound {
+                connector: reference.clone(),
+            }),
+        }
+    }
+
+    async fn class(
+        &self,
+        name: &str,
+        user: &ConnectorRef,
+    ) -> Result<Arc<ConnectorClass>, CatalogError> {
+        let cached = match self.classes.get(name) {
+            Some(cached) => Some(cached),
+            None => {
+                let api = Api::<RawObject<ClassKind>>::all(self.client.clone());
+                self.read_through(&api, name, class_entry).await?
+            }
+        };
+        match cached {
+            Some(Ok(class)) => Ok(class),
+            Some(Err(reason)) => Err(CatalogError::Invalid { reason }),
+            None => Err(CatalogError::ClassNotFound {
+                class: name.to_owned(),
+                connector: user.clone(),
+            }),
+        }
+    }
+
+    /// One GET on a cache miss; `None` when the object does not exist.
+    async fn read_through<R, K, T>(
+        &self,
+        api: &Api<R>,
+        name: &str,
+        entry: ToEntry<R, K, T>,
+    ) -> Result<Option<Entry<T>>, CatalogError>
+    where
+        R: Resource + Clone + fmt::Debug + serde::de::DeserializeOwned,
+    {
+        let answer = answer_within(self.request_timeout, api.get_opt(name))
+            .await
+            .map_err(|err| CatalogError::Unavailable {
+                reason: err.to_string(),
+            })?;
+        Ok(answer.and_then(entry).map(|(_, entry)| entry))
+    }
+}
+
+impl Drop for KubeCatalog {
+    fn drop(&mut self) {
+        for watcher in &self.watchers {
+            watcher.abort();
+        }
+    }
+}
+
+#[async_trait]
+impl Catalog for KubeCatalog {
+    async fn resolve(&self, refs: &[ConnectorRef]) -> Result<Vec<ResolvedConnector>, CatalogError> {
+        let mut resolved = Vec::with_capacity(refs.len());
+        for reference in refs {
+            let connector = self.connector(reference).await?;
+            let class_name = connector.spec.connector_class_name.as_str();
+            if class_name.is_empty() {
+                return Err(CatalogError::Invalid {
+                    reason: format!("connector \"{reference}\" has no spec.connectorClassName"),
+                });
+            }
+            let class = self.class(class_name, reference).await?;
+            resolved.push(ResolvedConnector { connector, class });
+        }
+        Ok(resolved)
+    }
+
+    async fn builtin_templates(
+        &self,
+    ) -> Result<Option<Arc<BTreeMap<String, String>>>, CatalogError> {
+        let cached = if self.templates.is_synced() {
+            self.templates.get(BUILTIN_OVERRIDES_CONFIGMAP)
+        } else {
+            let api = Api::<ConfigMap>::namespaced(self.client.clone(), &self.namespace);
+            self.read_through(&api, BUILTIN_OVERRIDES_CONFIGMAP, templates_entry)
+                .await?
+        };
+        Ok(cached.and_then(Result::ok))
+    }
+
+    fn is_ready(&self) -> bool {
+        self.connectors.is_synced() && self.classes.is_synced() && self.templates.is_synced()
+    }
+
+    /// Changes seen by the watches from now on (not the initial listing).
+    fn subscribe(&self) -> ChangeFeed {
+        ChangeFeed::from_receiver(self.changes.subscribe())
+    }
+}

@@ -1,0 +1,125 @@
+//! What the publisher knows is mounted: the state records in memory (the
+//! state directory is the durable copy, read once at start), and one lock
+//! per target while a call works on it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::OwnedMutexGuard;
+
+use crate::mount::{StateStore, VolumeState};
+
+#[derive(Default)]
+pub(super) struct Mounted {
+    /// Only targets being worked on (or waited for) have an entry, so the
+    /// map does not grow with every volume ever published.
+    locks: Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>,
+    records: Mutex<BTreeMap<PathBuf, VolumeState>>,
+}
+
+/// Held while a call works on one target: kubelet's retries and the
+/// refresher never write the same volume at once.
+pub(super) struct TargetLock<'a> {
+    mounted: &'a Mounted,
+    target: PathBuf,
+    guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl Drop for TargetLock<'_> {
+    fn drop(&mut self) {
+        self.guard.take();
+        self.mounted.forget_idle_lock(&self.target);
+    }
+}
+
+impl Mounted {
+    /// The records a previous run left; unreadable ones are logged and
+    /// skipped.
+    pub(super) fn load(state: &StateStore) -> Mounted {
+        let states = match state.list() {
+            Ok((states, errors)) => {
+                for err in errors {
+                    tracing::warn!(error = %err, "skipping unreadable volume state");
+                }
+                states
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot list volume states");
+                Vec::new()
+            }
+        };
+        let records = states
+            .into_iter()
+            .map(|state| (state.target_path.clone(), state))
+            .collect();
+        Mounted {
+            locks: Mutex::default(),
+            records: Mutex::new(records),
+        }
+    }
+
+    pub(super) async fn lock(&self, target: &Path) -> TargetLock<'_> {
+        let lock = {
+            let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
+            Arc::clone(locks.entry(target.to_owned()).or_default())
+        };
+        TargetLock {
+            mounted: self,
+            target: target.to_owned(),
+            guard: Some(lock.lock_owned().await),
+        }
+    }
+
+    fn forget_idle_lock(&self, target: &Path) {
+        let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
+        // Another call holding or waiting for it keeps it.
+        if locks
+            .get(target)
+            .is_some_and(|lock| Arc::strong_count(lock) == 1)
+        {
+            locks.remove(target);
+        }
+    }
+
+    /// Every record, by target.
+    pub(super) fn records(&self) -> Vec<VolumeState> {
+        self.with_records(|records| records.values().cloned().collect())
+    }
+
+    pub(super) fn record(&self, target: &Path) -> Option<VolumeState> {
+        self.with_records(|records| records.get(target).cloned())
+    }
+
+    /// Stores a record; returns how many there are.
+    pub(super) fn insert(&self, state: VolumeState) -> usize {
+        self.with_records(|records| {
+            records.insert(state.target_path.clone(), state);
+            records.len()
+        })
+    }
+
+    /// Drops a record; returns how many are left.
+    pub(super) fn remove(&self, target: &Path) -> usize {
+        self.with_records(|records| {
+            records.remove(target);
+            records.len()
+        })
+    }
+
+    pub(super) fn count(&self) -> usize {
+        self.with_records(|records| records.len())
+    }
+
+    #[cfg(test)]
+    pub(super) fn locks_held(&self) -> usize {
+        self.locks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    fn with_records<T>(&self, f: impl FnOnce(&mut BTreeMap<PathBuf, VolumeState>) -> T) -> T {
+        f(&mut self.records.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
