@@ -16,10 +16,10 @@ use connectors_csi::catalog::{Catalog, CatalogError, ManifestsCatalog, ResolvedC
 use connectors_csi::csi::proto::ProbeRequest;
 use connectors_csi::tokens::Tokens;
 use connectors_csi::volume::{ConnectorRef, PodInfo};
-use support::driver::{
-    is_root, kubelet_tokens, mount_at, publish_request, quickstart, quickstart_context, start,
-    Clients, DriverHandle, Options, Seams, AUDIENCE,
-};
+use support::attributes::{quickstart_context, with_kubelet_token};
+use support::driver::{publish_request, quickstart, start, Clients, DriverHandle, Options, Seams};
+use support::mounts::mount_at;
+use support::{needs_root, AUDIENCE};
 use tonic::Code;
 
 /// Refuses every pod, as a SubjectAccessReview would without a RoleBinding.
@@ -73,10 +73,7 @@ fn quickstart_seams(access: Arc<dyn Access>) -> Seams {
 }
 
 fn context() -> std::collections::HashMap<String, String> {
-    let mut context = quickstart_context();
-    let (key, value) = kubelet_tokens("errors-token-s3cr3t");
-    context.insert(key, value);
-    context
+    with_kubelet_token(quickstart_context(), "errors-token-s3cr3t")
 }
 
 async fn publish_status(
@@ -107,8 +104,8 @@ fn assert_failed_cleanly(status: &tonic::Status, target: &Path) {
 
 #[tokio::test]
 async fn a_pod_without_rights_on_the_connector_is_permission_denied() {
-    if !is_root() {
-        return eprintln!("skipped: needs root");
+    if !needs_root() {
+        return;
     }
     let dir = tempfile::tempdir().unwrap();
     let (clients, handle) = start_with(dir.path(), quickstart_seams(Arc::new(DenyAll))).await;
@@ -125,8 +122,8 @@ async fn a_pod_without_rights_on_the_connector_is_permission_denied() {
 
 #[tokio::test]
 async fn an_unreachable_api_server_is_unavailable_and_not_ready() {
-    if !is_root() {
-        return eprintln!("skipped: needs root");
+    if !needs_root() {
+        return;
     }
     let dir = tempfile::tempdir().unwrap();
     let seams: Seams = (
@@ -156,8 +153,8 @@ async fn an_unreachable_api_server_is_unavailable_and_not_ready() {
 
 #[tokio::test]
 async fn a_volume_without_any_token_source_fails_without_mounting() {
-    if !is_root() {
-        return eprintln!("skipped: needs root");
+    if !needs_root() {
+        return;
     }
     let dir = tempfile::tempdir().unwrap();
     let (clients, handle) = start_with(dir.path(), quickstart_seams(Arc::new(AllowAll))).await;
@@ -199,8 +196,8 @@ spec: {address: 'https://example.com', connectorClassName: bad}
 
 #[tokio::test]
 async fn size_bounds_and_template_errors_have_their_own_codes() {
-    if !is_root() {
-        return eprintln!("skipped: needs root");
+    if !needs_root() {
+        return;
     }
     let dir = tempfile::tempdir().unwrap();
     let catalog = ManifestsCatalog::load(&[write_bad_classes(dir.path())]).unwrap();
@@ -234,8 +231,8 @@ async fn size_bounds_and_template_errors_have_their_own_codes() {
 
 #[tokio::test]
 async fn concurrent_publishes_of_one_volume_mount_it_once() {
-    if !is_root() {
-        return eprintln!("skipped: needs root");
+    if !needs_root() {
+        return;
     }
     let dir = tempfile::tempdir().unwrap();
     let (clients, handle) = start_with(dir.path(), quickstart_seams(Arc::new(AllowAll))).await;

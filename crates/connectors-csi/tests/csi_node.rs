@@ -18,10 +18,10 @@ use connectors_csi::csi::proto::{
 use connectors_csi::render::Renderer;
 use connectors_csi::tokens::Token;
 use connectors_csi::volume::VolumeRequest;
-use support::driver::{
-    is_root, kubelet_tokens, mount_at, publish_request, quickstart, quickstart_context, start,
-    Clients, DriverHandle, Options,
-};
+use support::attributes::{quickstart_context, with_kubelet_token};
+use support::driver::{publish_request, quickstart, start, Clients, DriverHandle, Options};
+use support::mounts::mount_at;
+use support::needs_root;
 use tonic::Code;
 
 const TOKEN: &str = "first-token-s3cr3t";
@@ -96,10 +96,7 @@ impl Node {
 }
 
 fn context_with_token(token: &str) -> HashMap<String, String> {
-    let mut context = quickstart_context();
-    let (key, value) = kubelet_tokens(token);
-    context.insert(key, value);
-    context
+    with_kubelet_token(quickstart_context(), token)
 }
 
 /// What the offline renderer plans for the same volume: the files the
@@ -153,15 +150,6 @@ fn state_text(dir: &Path) -> String {
     text
 }
 
-macro_rules! require_root {
-    () => {
-        if !is_root() {
-            eprintln!("skipped: mounting tmpfs needs root");
-            return;
-        }
-    };
-}
-
 #[tokio::test]
 async fn identity_reports_the_driver_name_version_and_readiness() {
     let node = Node::start().await;
@@ -204,7 +192,9 @@ async fn node_reports_its_id_and_leaves_stage_unimplemented() {
 
 #[tokio::test]
 async fn publish_mounts_a_read_only_tmpfs_with_every_quickstart_file() {
-    require_root!();
+    if !needs_root() {
+        return;
+    }
     let node = Node::start().await;
     let target = node.target("git-config");
     let context = context_with_token(TOKEN);
@@ -255,7 +245,9 @@ async fn publish_mounts_a_read_only_tmpfs_with_every_quickstart_file() {
 
 #[tokio::test]
 async fn publish_is_idempotent_for_the_same_target() {
-    require_root!();
+    if !needs_root() {
+        return;
+    }
     let node = Node::start().await;
     let target = node.target("idem");
     node.publish("csi-idem", &target, context_with_token(TOKEN))
@@ -282,7 +274,9 @@ async fn publish_is_idempotent_for_the_same_target() {
 
 #[tokio::test]
 async fn an_update_swaps_the_data_directory_atomically() {
-    require_root!();
+    if !needs_root() {
+        return;
+    }
     let node = Node::start().await;
     let target = node.target("update");
     node.publish("csi-update", &target, context_with_token(TOKEN))
@@ -327,7 +321,9 @@ async fn an_update_swaps_the_data_directory_atomically() {
 
 #[tokio::test]
 async fn unpublish_leaves_nothing_and_succeeds_again() {
-    require_root!();
+    if !needs_root() {
+        return;
+    }
     let node = Node::start().await;
     let target = node.target("gone");
     node.publish("csi-gone", &target, context_with_token(TOKEN))
@@ -343,7 +339,9 @@ async fn unpublish_leaves_nothing_and_succeeds_again() {
 
 #[tokio::test]
 async fn a_restarted_driver_still_unpublishes_what_it_mounted() {
-    require_root!();
+    if !needs_root() {
+        return;
+    }
     let node = Node::start().await;
     let target = node.target("restart");
     node.publish("csi-restart", &target, context_with_token(TOKEN))
@@ -363,7 +361,9 @@ async fn a_restarted_driver_still_unpublishes_what_it_mounted() {
 
 #[tokio::test]
 async fn the_state_file_never_holds_the_token() {
-    require_root!();
+    if !needs_root() {
+        return;
+    }
     let node = Node::start().await;
     let target = node.target("secret");
     node.publish("csi-secret", &target, context_with_token(TOKEN))
@@ -380,7 +380,9 @@ async fn the_state_file_never_holds_the_token() {
 
 #[tokio::test]
 async fn a_republish_whose_render_fails_keeps_the_old_files() {
-    require_root!();
+    if !needs_root() {
+        return;
+    }
     let node = Node::start().await;
     let target = node.target("keep");
     node.publish("csi-keep", &target, context_with_token(TOKEN))
@@ -398,7 +400,7 @@ async fn a_republish_whose_render_fails_keeps_the_old_files() {
     assert!(mount_at(&target).is_some());
     assert!(node
         .handle
-        .metrics
+        .metrics()
         .encode()
         .contains(r#"connectors_csi_render_failures_total{operation="republish"} 1"#));
     node.unpublish("csi-keep", &target).await.unwrap();
@@ -407,7 +409,9 @@ async fn a_republish_whose_render_fails_keeps_the_old_files() {
 
 #[tokio::test]
 async fn malformed_requests_are_invalid_arguments_naming_the_field() {
-    require_root!();
+    if !needs_root() {
+        return;
+    }
     let node = Node::start().await;
     let target = node.target("invalid");
     let mut client = node.clients.node.clone();
@@ -469,7 +473,9 @@ async fn malformed_requests_are_invalid_arguments_naming_the_field() {
 
 #[tokio::test]
 async fn missing_objects_are_not_found_naming_them() {
-    require_root!();
+    if !needs_root() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let manifests = dir.path().join("manifests");
     std::fs::create_dir_all(&manifests).unwrap();
@@ -522,7 +528,9 @@ async fn missing_objects_are_not_found_naming_them() {
 
 #[tokio::test]
 async fn a_restarted_driver_refreshes_a_volume_from_its_state() {
-    require_root!();
+    if !needs_root() {
+        return;
+    }
     let node = Node::start().await;
     let target = node.target("refresh");
     // No kubelet token: the token comes from the driver's token file.

@@ -1,27 +1,26 @@
 //! SubjectAccessReview authorisation and the kubelet-or-TokenRequest token
 //! source, against the fake API server.
 
-#[path = "support/apiserver.rs"]
-mod apiserver;
+mod support;
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use apiserver::{FakeApiServer, Fault};
 use connectors_csi::access::{Access, AccessError, DecisionCacheConfig, SubjectAccessReviewAccess};
 use connectors_csi::apiserver::REQUEST_TIMEOUT;
 use connectors_csi::tokens::{Token, TokenError, TokenRequester, Tokens};
 use connectors_csi::volume::{ConnectorRef, PodInfo, VolumeRequest};
-
-const AUDIENCE: &str = "connectors-proxy";
+use support::apiserver::{FakeApiServer, Fault};
+use support::attributes::team_a_pod;
+use support::logs::CapturedLogs;
+use support::AUDIENCE;
 
 fn pod(namespace: &str, service_account: &str) -> PodInfo {
     PodInfo {
         name: "web-0".into(),
         namespace: namespace.into(),
-        uid: "pod-uid-42".into(),
+        uid: "uid-of-web-0".into(),
         service_account: service_account.into(),
     }
 }
@@ -213,19 +212,16 @@ async fn a_pod_without_a_service_account_name_is_not_checked() {
     assert!(server.reviews().is_empty());
 }
 
+/// Pod `team-a/web-0`'s volume of connector `github`, with kubelet's
+/// `serviceAccount.tokens` attribute when given.
 fn volume_context(kubelet_tokens: Option<&str>, expiration: &str) -> HashMap<String, String> {
-    let mut context: HashMap<String, String> = [
-        ("connector.name", "github"),
-        ("token.expiration", expiration),
-        ("csi.storage.k8s.io/pod.name", "web-0"),
-        ("csi.storage.k8s.io/pod.namespace", "team-a"),
-        ("csi.storage.k8s.io/pod.uid", "pod-uid-42"),
-        ("csi.storage.k8s.io/serviceAccount.name", "builder"),
-        ("csi.storage.k8s.io/ephemeral", "true"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
+    let mut context = team_a_pod(
+        "web-0",
+        &[
+            ("connector.name", "github"),
+            ("token.expiration", expiration),
+        ],
+    );
     if let Some(tokens) = kubelet_tokens {
         context.insert(
             "csi.storage.k8s.io/serviceAccount.tokens".into(),
@@ -280,7 +276,7 @@ async fn without_a_kubelet_token_a_pod_bound_token_is_requested_for_the_asked_li
     assert_eq!(issued.expiration_seconds, Some(45 * 60));
     assert_eq!(issued.bound_kind.as_deref(), Some("Pod"));
     assert_eq!(issued.bound_name.as_deref(), Some("web-0"));
-    assert_eq!(issued.bound_uid.as_deref(), Some("pod-uid-42"));
+    assert_eq!(issued.bound_uid.as_deref(), Some("uid-of-web-0"));
     let expires_at = token.expires_at.unwrap();
     let drift = match expires_at.duration_since(issued.expires_at) {
         Ok(later) => later,
@@ -306,42 +302,11 @@ async fn a_token_request_against_a_failing_api_server_is_unavailable() {
     assert!(matches!(err, TokenError::Unavailable { .. }), "{err:?}");
 }
 
-/// Everything logged at any level, kept for inspection.
-#[derive(Clone, Default)]
-struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for CapturedLogs {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl CapturedLogs {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
-    }
-}
-
 // A current-thread runtime: the capturing subscriber is thread-local, and
 // every task (the client's connections too) then runs on this thread.
 #[tokio::test(flavor = "current_thread")]
 async fn no_token_reaches_the_logs_even_at_trace_level() {
-    let logs = CapturedLogs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _capturing) = CapturedLogs::start();
     let server = FakeApiServer::start().await;
     let tokens = tokens(&server, REQUEST_TIMEOUT).await;
 

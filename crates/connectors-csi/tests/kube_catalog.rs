@@ -1,32 +1,23 @@
 //! KubeCatalog against the fake API server: watch caches, read-through on a
 //! miss, not-found and unavailable answers.
 
-#[path = "support/apiserver.rs"]
-mod apiserver;
+mod support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use apiserver::{FakeApiServer, Fault, Kind};
-use std::sync::Arc;
-
-use connectors_csi::access::{Access, DecisionCacheConfig};
+use connectors_csi::access::Access;
 use connectors_csi::apiserver::REQUEST_TIMEOUT;
 use connectors_csi::catalog::kube::KubeCatalog;
-use connectors_csi::catalog::{Catalog, CatalogChange, CatalogError, ChangeFeed};
-use connectors_csi::cluster::{connect, ClusterParts, ClusterSettings};
+use connectors_csi::catalog::{
+    Catalog, CatalogChange, CatalogError, ChangeFeed, ResolvedConnector,
+};
+use connectors_csi::cluster::connect;
 use connectors_csi::volume::{ConnectorRef, PodInfo};
 use serde_json::{json, Value as Json};
-
-const DRIVER_NAMESPACE: &str = "connectors-system";
-
-fn connector(namespace: &str, name: &str, class: &str, address: &str) -> Json {
-    json!({
-        "apiVersion": "connectors.alauda.io/v1alpha1", "kind": "Connector",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {"connectorClassName": class, "address": address},
-        "status": {"proxy": {"httpAddress": {"url": format!("http://{name}.proxy")}}}
-    })
-}
+use support::apiserver::{FakeApiServer, Fault, Kind};
+use support::cluster::{self, connector};
+use support::{eventually, DRIVER_NAMESPACE};
 
 fn class(name: &str) -> Json {
     json!({
@@ -58,33 +49,20 @@ async fn ready_catalog(server: &FakeApiServer) -> KubeCatalog {
         DRIVER_NAMESPACE,
         Duration::from_millis(500),
     );
-    wait_until("the catalog is ready", || catalog.is_ready()).await;
+    eventually("the catalog is ready", async || catalog.is_ready()).await;
     catalog
-}
-
-async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
-    for _ in 0..500 {
-        if condition() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("timed out waiting until {what}");
 }
 
 /// Resolves until `check` holds for the outcome (a watch event is on its way).
 async fn resolve_until(
     catalog: &KubeCatalog,
     refs: &[ConnectorRef],
-    check: impl Fn(&Result<Vec<connectors_csi::catalog::ResolvedConnector>, CatalogError>) -> bool,
+    check: impl Fn(&Result<Vec<ResolvedConnector>, CatalogError>) -> bool,
 ) {
-    for _ in 0..500 {
-        if check(&catalog.resolve(refs).await) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("the catalog never reached the expected state");
+    eventually("the catalog reached the expected state", async || {
+        check(&catalog.resolve(refs).await)
+    })
+    .await;
 }
 
 fn gets_of(server: &FakeApiServer, path_end: &str) -> usize {
@@ -113,7 +91,7 @@ async fn a_synced_catalog_resolves_from_its_caches_without_asking_the_api_server
     assert_eq!(resolved[0].class.name(), "git");
     assert_eq!(
         resolved[0].connector.raw()["status"]["proxy"]["httpAddress"]["url"],
-        json!("http://github.proxy"),
+        json!("http://github.team-a.proxy"),
         "the whole object is kept for the templates"
     );
     assert_eq!(
@@ -294,7 +272,7 @@ async fn the_catalog_is_ready_only_once_its_caches_synced() {
 
     server.heal();
 
-    wait_until("the catalog is ready", || catalog.is_ready()).await;
+    eventually("the catalog is ready", async || catalog.is_ready()).await;
 }
 
 #[tokio::test]
@@ -417,14 +395,8 @@ async fn the_cluster_parts_work_through_a_kubeconfig_file() {
     server.apply(class("git"));
     server.apply(connector("team-a", "github", "git", "https://github.com"));
     server.allow("team-a", "builder", "team-a", "github");
-    let client = connect(Some(server.kubeconfig_path())).await.unwrap();
-    let settings = ClusterSettings {
-        namespace: DRIVER_NAMESPACE.into(),
-        decisions: DecisionCacheConfig::default(),
-        request_timeout: Duration::from_secs(2),
-    };
 
-    let parts = ClusterParts::build(client, &settings);
+    let parts = cluster::parts(&server, &cluster::settings()).await;
     let catalog: Arc<dyn Catalog> = parts.catalog;
     let access: Arc<dyn Access> = parts.access;
 

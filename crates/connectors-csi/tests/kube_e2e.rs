@@ -6,27 +6,25 @@
 
 mod support;
 
-#[path = "support/apiserver.rs"]
-mod apiserver;
-
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use apiserver::{FakeApiServer, Fault, Kind};
-use connectors_csi::access::{Access, DecisionCacheConfig};
 use connectors_csi::catalog::Catalog;
-use connectors_csi::cluster::{connect, ClusterParts, ClusterSettings};
+use connectors_csi::csi::proto::node_client::NodeClient;
 use connectors_csi::csi::proto::NodeUnpublishVolumeRequest;
 use connectors_csi::mount::{Mounter, SystemMounter};
 use connectors_csi::tokens::Tokens;
-use serde_json::json;
-use support::driver::{self, Clients, DriverHandle, AUDIENCE};
+use support::apiserver::{FakeApiServer, Fault, Kind};
+use support::attributes::{team_a_pod, with_kubelet_token};
+use support::cluster::{self, git_class, git_connector};
+use support::driver::{self, Clients, DriverHandle};
+use support::logs::CapturedLogs;
+use support::mounts::mount_at;
+use support::process::ServeProcess;
+use support::{eventually, http, needs_root, AUDIENCE, DRIVER_NAMESPACE};
 use tonic::Code;
-
-const DRIVER_NAMESPACE: &str = "connectors-system";
 
 /// A driver in cluster mode on its socket, and the fake cluster it reads.
 struct ClusterDriver {
@@ -54,32 +52,18 @@ impl Drop for ClusterDriver {
 impl ClusterDriver {
     async fn start() -> ClusterDriver {
         let server = FakeApiServer::start().await;
-        server.apply(json!({
-            "kind": "ConnectorClass", "metadata": {"name": "git"},
-            "spec": {"configurations": [{"name": "gitconfig", "data": {
-                ".gitconfig": "[http]\n\tproxy = {{ .connector.status.proxyAddress }}\n# {{ .connector.spec.address }}\n"
-            }}]},
-            "status": {"proxy": {"httpAddress": {"url": "http://forward.proxy:3128"}}}
-        }));
+        server.apply(git_class(
+            "[http]\n\tproxy = {{ .connector.status.proxyAddress }}\n# {{ .connector.spec.address }}\n",
+        ));
         server.apply(git_connector("github", "https://github.com"));
         server.allow("team-a", "builder", "team-a", "*");
 
         let dir = tempfile::tempdir().unwrap();
-        let client = connect(Some(server.kubeconfig_path())).await.unwrap();
-        let settings = ClusterSettings {
-            namespace: DRIVER_NAMESPACE.into(),
-            // Every check asks the API server, so rule changes apply at once.
-            decisions: DecisionCacheConfig {
-                capacity: 0,
-                ..DecisionCacheConfig::default()
-            },
-            request_timeout: Duration::from_secs(2),
-        };
-        let parts = ClusterParts::build(client, &settings);
+        let parts = cluster::parts(&server, &cluster::settings()).await;
         let mut options = driver::Options::new(dir.path());
         options.parts = Some((
             parts.catalog as Arc<dyn Catalog>,
-            parts.access as Arc<dyn Access>,
+            parts.access as _,
             Tokens::new(AUDIENCE, Some(parts.tokens)),
         ));
         let (clients, handle) = driver::start(options).await;
@@ -109,8 +93,7 @@ impl ClusterDriver {
     ) -> Result<(), tonic::Status> {
         let mut context = volume_context(pod, connector);
         if let Some(token) = kubelet_token {
-            let (key, value) = driver::kubelet_tokens(token);
-            context.insert(key, value);
+            context = with_kubelet_token(context, token);
         }
         let request = driver::publish_request(&format!("csi-{pod}"), &self.target(pod), context);
         let mut node = self.clients.node.clone();
@@ -122,46 +105,24 @@ impl ClusterDriver {
     }
 
     fn is_mounted(&self, pod: &str) -> bool {
-        driver::mount_at(&self.target(pod)).is_some()
+        mount_at(&self.target(pod)).is_some()
     }
 }
 
 fn volume_context(pod: &str, connector: &str) -> HashMap<String, String> {
-    [
-        ("connector.name", connector),
-        ("configuration.names", "gitconfig"),
-        ("token.expiration", "20m"),
-        ("csi.storage.k8s.io/pod.name", pod),
-        ("csi.storage.k8s.io/pod.namespace", "team-a"),
-        ("csi.storage.k8s.io/pod.uid", &format!("uid-of-{pod}")),
-        ("csi.storage.k8s.io/serviceAccount.name", "builder"),
-        ("csi.storage.k8s.io/ephemeral", "true"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
-}
-
-/// Mounting tmpfs needs root: without it these tests say so and pass.
-fn can_mount() -> bool {
-    if !driver::is_root() {
-        eprintln!("skipped: mounting tmpfs needs root");
-        return false;
-    }
-    true
-}
-
-fn git_connector(name: &str, address: &str) -> serde_json::Value {
-    json!({
-        "kind": "Connector", "metadata": {"name": name, "namespace": "team-a"},
-        "spec": {"connectorClassName": "git", "address": address},
-        "status": {"proxy": {"httpAddress": {"url": format!("http://{name}.team-a.proxy")}}}
-    })
+    team_a_pod(
+        pod,
+        &[
+            ("connector.name", connector),
+            ("configuration.names", "gitconfig"),
+            ("token.expiration", "20m"),
+        ],
+    )
 }
 
 #[tokio::test]
 async fn a_publish_with_a_kubelet_token_mounts_files_holding_it() {
-    if !can_mount() {
+    if !needs_root() {
         return;
     }
     let driver = ClusterDriver::start().await;
@@ -182,7 +143,7 @@ async fn a_publish_with_a_kubelet_token_mounts_files_holding_it() {
 
 #[tokio::test]
 async fn a_publish_without_a_kubelet_token_mounts_a_pod_bound_requested_token() {
-    if !can_mount() {
+    if !needs_root() {
         return;
     }
     let driver = ClusterDriver::start().await;
@@ -202,7 +163,7 @@ async fn a_publish_without_a_kubelet_token_mounts_a_pod_bound_requested_token() 
 
 #[tokio::test]
 async fn a_connector_created_after_the_driver_started_is_found() {
-    if !can_mount() {
+    if !needs_root() {
         return;
     }
     let driver = ClusterDriver::start().await;
@@ -220,7 +181,7 @@ async fn a_connector_created_after_the_driver_started_is_found() {
 
 #[tokio::test]
 async fn an_updated_connector_shows_in_the_next_publish() {
-    if !can_mount() {
+    if !needs_root() {
         return;
     }
     let driver = ClusterDriver::start().await;
@@ -230,28 +191,22 @@ async fn an_updated_connector_shows_in_the_next_publish() {
         .server
         .apply(git_connector("github", "https://github.example.org"));
 
-    let mut updated = false;
-    for _ in 0..200 {
-        driver.publish("web-3", "github", None).await.unwrap();
-        if driver
-            .file("web-3", ".gitconfig")
-            .contains("github.example.org")
-        {
-            updated = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(
-        updated,
-        "the updated connector never reached the pod's files"
-    );
+    eventually(
+        "the updated connector reached the pod's files",
+        async || {
+            driver.publish("web-3", "github", None).await.unwrap();
+            driver
+                .file("web-3", ".gitconfig")
+                .contains("github.example.org")
+        },
+    )
+    .await;
     driver.stop().await;
 }
 
 #[tokio::test]
 async fn a_deleted_connector_is_not_found_and_nothing_is_mounted() {
-    if !can_mount() {
+    if !needs_root() {
         return;
     }
     let driver = ClusterDriver::start().await;
@@ -286,7 +241,7 @@ async fn a_deleted_connector_is_not_found_and_nothing_is_mounted() {
 
 #[tokio::test]
 async fn a_denied_service_account_gets_permission_denied_and_nothing_is_mounted() {
-    if !can_mount() {
+    if !needs_root() {
         return;
     }
     let driver = ClusterDriver::start().await;
@@ -306,7 +261,7 @@ async fn a_denied_service_account_gets_permission_denied_and_nothing_is_mounted(
 
 #[tokio::test]
 async fn an_unreachable_api_server_is_unavailable_then_ok_once_back() {
-    if !can_mount() {
+    if !needs_root() {
         return;
     }
     let driver = ClusterDriver::start().await;
@@ -322,39 +277,14 @@ async fn an_unreachable_api_server_is_unavailable_then_ok_once_back() {
     driver.stop().await;
 }
 
-/// Everything logged at any level, kept for inspection.
-#[derive(Clone, Default)]
-struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for CapturedLogs {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 // Current-thread runtime: the capturing subscriber is thread-local, and every
 // task (gRPC server, API client, watchers) then runs on this thread.
 #[tokio::test(flavor = "current_thread")]
 async fn no_token_reaches_the_logs_during_publishes_and_failures() {
-    if !can_mount() {
+    if !needs_root() {
         return;
     }
-    let logs = CapturedLogs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _capturing) = CapturedLogs::start();
     let driver = ClusterDriver::start().await;
 
     driver.publish("web-8", "github", None).await.unwrap();
@@ -368,7 +298,7 @@ async fn no_token_reaches_the_logs_during_publishes_and_failures() {
         .await;
     assert!(denied.is_err());
 
-    let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let text = logs.text();
     assert!(
         text.len() > 1000,
         "logging was captured ({} bytes)",
@@ -386,90 +316,33 @@ async fn no_token_reaches_the_logs_during_publishes_and_failures() {
     driver.stop().await;
 }
 
-/// The driver process, killed if a failed assertion leaves it running.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// `GET path` on 127.0.0.1:port: the status code (0 while nothing listens).
-async fn http_status(port: u16, path: &str) -> u16 {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
-        return 0;
-    };
-    let request = format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n");
-    if stream.write_all(request.as_bytes()).await.is_err() {
-        return 0;
-    }
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response).await;
-    response
-        .get(9..12)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
-}
-
-/// Polls `condition` every 20 ms for up to 10 s.
-async fn eventually(what: &str, mut condition: impl AsyncFnMut() -> bool) {
-    for _ in 0..500 {
-        if condition().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("timed out waiting until {what}");
-}
-
 #[tokio::test]
 async fn the_serve_binary_in_cluster_mode_publishes_and_re_renders_on_a_connector_change() {
-    if !can_mount() {
+    if !needs_root() {
         return;
     }
     let server = FakeApiServer::start().await;
-    server.apply(json!({
-        "kind": "ConnectorClass", "metadata": {"name": "git"},
-        "spec": {"configurations": [{"name": "gitconfig", "data": {
-            ".gitconfig": "# {{ .connector.spec.address }}\n"
-        }}]}
-    }));
+    server.apply(git_class("# {{ .connector.spec.address }}\n"));
     server.apply(git_connector("github", "https://github.com"));
     server.allow("team-a", "builder", "team-a", "github");
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("csi.sock");
-    let port = free_port();
-    let mut child = KillOnDrop(
-        std::process::Command::new(env!("CARGO_BIN_EXE_connectors-csi"))
-            .arg("serve")
-            .arg(format!("--endpoint=unix://{}", socket.display()))
-            .args(["--node-id", "node-a"])
-            .arg("--state-dir")
-            .arg(dir.path().join("state"))
-            .arg("--kubeconfig")
-            .arg(server.kubeconfig_path())
-            .args(["--token-audience", AUDIENCE])
-            .arg(format!("--health-addr=127.0.0.1:{port}"))
-            .env("POD_NAMESPACE", DRIVER_NAMESPACE)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let port = http::free_port();
+    let mut command = ServeProcess::command();
+    command
+        .arg(format!("--endpoint=unix://{}", socket.display()))
+        .args(["--node-id", "node-a"])
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .arg("--kubeconfig")
+        .arg(server.kubeconfig_path())
+        .args(["--token-audience", AUDIENCE])
+        .arg(format!("--health-addr=127.0.0.1:{port}"))
+        .env("POD_NAMESPACE", DRIVER_NAMESPACE);
+    let mut child = ServeProcess::spawn(&mut command, false);
 
     eventually("the driver is ready (caches synced)", async || {
-        http_status(port, "/readyz").await == 200
+        http::get(port, "/readyz").await.0 == 200
     })
     .await;
     let configmap_watch = server.requests().into_iter().find(|r| {
@@ -481,8 +354,7 @@ async fn the_serve_binary_in_cluster_mode_publishes_and_re_renders_on_a_connecto
     );
 
     let target = dir.path().join("pods/web/volume");
-    let mut node =
-        connectors_csi::csi::proto::node_client::NodeClient::new(driver::connect(&socket).await);
+    let mut node = NodeClient::new(driver::connect(&socket).await);
     let context = volume_context("web", "github");
     node.node_publish_volume(driver::publish_request("csi-web", &target, context))
         .await
@@ -507,11 +379,6 @@ async fn the_serve_binary_in_cluster_mode_publishes_and_re_renders_on_a_connecto
     })
     .await
     .unwrap();
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status();
-    eventually("the driver exited", async || {
-        child.0.try_wait().ok().flatten().is_some()
-    })
-    .await;
+    let status = child.terminate().await;
+    assert!(status.success(), "{status:?}");
 }

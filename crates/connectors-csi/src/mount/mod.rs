@@ -191,6 +191,21 @@ fn remove_target(target: &Path) -> io::Result<()> {
     }
 }
 
+/// Tests that mount real tmpfs skip without root, saying so on stderr, and
+/// fail instead under `CI=true`, so CI never passes a suite that did not run.
+#[cfg(test)]
+pub(crate) fn not_root(err: &io::Error) -> bool {
+    if err.kind() != io::ErrorKind::PermissionDenied {
+        return false;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "mounting tmpfs needs root, and CI=true: {err}"
+    );
+    eprintln!("skipped: needs root ({err})");
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,12 +284,7 @@ mod tests {
         let dirs = VolumeDirs::new(Arc::new(SystemMounter), 1 << 20);
         let first = match dirs.create(&target, &plan(&[("a", "1"), ("b", "2")])) {
             Ok(generation) => generation,
-            Err(MountError::Mount { source, .. })
-                if source.kind() == io::ErrorKind::PermissionDenied =>
-            {
-                eprintln!("skipped: mounting needs root");
-                return;
-            }
+            Err(MountError::Mount { source, .. }) if not_root(&source) => return,
             Err(err) => panic!("{err}"),
         };
         let entry = tmpfs::find_mount(&target).unwrap().unwrap();
@@ -300,12 +310,7 @@ mod tests {
             Err(MountError::Write { source, .. }) => {
                 assert_eq!(source.raw_os_error(), Some(28), "ENOSPC expected: {source}");
             }
-            Err(MountError::Mount { source, .. })
-                if source.kind() == io::ErrorKind::PermissionDenied =>
-            {
-                eprintln!("skipped: mounting needs root");
-                return;
-            }
+            Err(MountError::Mount { source, .. }) if not_root(&source) => return,
             other => panic!("expected a write failure, got {other:?}"),
         }
         assert!(!target.exists());
@@ -319,12 +324,7 @@ mod tests {
         let dirs = VolumeDirs::new(Arc::new(SystemMounter), 64 * 1024);
         match dirs.create(&target, &plan(&[("a", "old")])) {
             Ok(_) => {}
-            Err(MountError::Mount { source, .. })
-                if source.kind() == io::ErrorKind::PermissionDenied =>
-            {
-                eprintln!("skipped: mounting needs root");
-                return;
-            }
+            Err(MountError::Mount { source, .. }) if not_root(&source) => return,
             Err(err) => panic!("{err}"),
         }
         let big = "x".repeat(256 * 1024);

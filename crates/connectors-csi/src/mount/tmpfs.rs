@@ -161,14 +161,11 @@ mod tests {
         assert_eq!(tmpfs_options(4096), "size=4096,mode=0755");
     }
 
-    /// Real mounts need root; elsewhere the test says so and passes.
+    /// Real mounts need root (see [`crate::mount::not_root`]).
     fn mount_or_skip(target: &Path) -> bool {
         match SystemMounter.mount_tmpfs(target, 1 << 20) {
             Ok(()) => true,
-            Err(err) if err.kind() == io::ErrorKind::PermissionDenied => {
-                eprintln!("skipped: mounting needs root ({err})");
-                false
-            }
+            Err(err) if crate::mount::not_root(&err) => false,
             Err(err) => panic!("mount failed: {err}"),
         }
     }

@@ -5,8 +5,6 @@
 //! passes) into `csi::serve`; the handle stops it and can start it again on
 //! the same state directory, to test what a restarted driver remembers.
 
-#![allow(dead_code, clippy::unwrap_used)]
-
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -30,8 +28,8 @@ use tokio::net::UnixStream;
 use tokio::sync::oneshot;
 use tonic::transport::{Channel, Endpoint, Uri};
 
-/// The audience the test driver takes kubelet tokens for.
-pub const AUDIENCE: &str = "connectors-proxy";
+use super::AUDIENCE;
+
 pub const NODE_ID: &str = "node-under-test";
 pub const DRIVER_NAME: &str = "connectors-csi";
 
@@ -77,6 +75,34 @@ impl Options {
     pub fn token_file(&self) -> PathBuf {
         self.root.join("token")
     }
+
+    /// The publisher these options describe (manifests mode by default).
+    pub fn publisher(&mut self) -> Arc<Publisher> {
+        std::fs::create_dir_all(&self.root).unwrap();
+        let (catalog, access, tokens) = match self.parts.take() {
+            Some(parts) => parts,
+            None => {
+                let catalog = ManifestsCatalog::load(&self.manifests).unwrap();
+                let file = Arc::new(TokenFile::new(self.token_file()));
+                let seams: Seams = (
+                    Arc::new(catalog),
+                    Arc::new(AllowAll),
+                    Tokens::new(AUDIENCE, Some(file)),
+                );
+                seams
+            }
+        };
+        Arc::new(Publisher::new(PublisherParts {
+            catalog,
+            access,
+            tokens,
+            renderer: Arc::new(Renderer::default()),
+            volumes: VolumeDirs::new(self.mounter.clone(), 8 * 1024 * 1024),
+            state: StateStore::open(self.state_dir()).unwrap(),
+            ca_cert: self.ca_cert.clone(),
+            metrics: Arc::new(Metrics::new()),
+        }))
+    }
 }
 
 /// The gRPC clients, connected over the unix socket.
@@ -89,13 +115,16 @@ pub struct Clients {
 /// A running driver; `stop` ends it and removes the socket.
 pub struct DriverHandle {
     pub publisher: Arc<Publisher>,
-    pub metrics: Arc<Metrics>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
     socket: PathBuf,
 }
 
 impl DriverHandle {
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        self.publisher.metrics()
+    }
+
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -106,28 +135,7 @@ impl DriverHandle {
 }
 
 pub async fn start(mut options: Options) -> (Clients, DriverHandle) {
-    std::fs::create_dir_all(&options.root).unwrap();
-    let (catalog, access, tokens) = match options.parts.take() {
-        Some(parts) => parts,
-        None => {
-            let catalog = ManifestsCatalog::load(&options.manifests).unwrap();
-            let file = Arc::new(TokenFile::new(options.token_file()));
-            let tokens = Tokens::new(AUDIENCE, Some(file));
-            let parts: Seams = (Arc::new(catalog), Arc::new(AllowAll), tokens);
-            parts
-        }
-    };
-    let metrics = Arc::new(Metrics::new());
-    let publisher = Arc::new(Publisher::new(PublisherParts {
-        catalog,
-        access,
-        tokens,
-        renderer: Arc::new(Renderer::default()),
-        volumes: VolumeDirs::new(options.mounter.clone(), 8 * 1024 * 1024),
-        state: StateStore::open(options.state_dir()).unwrap(),
-        ca_cert: options.ca_cert.clone(),
-        metrics: metrics.clone(),
-    }));
+    let publisher = options.publisher();
     let socket = options.socket();
     let _ = std::fs::remove_file(&socket);
     let listener = tokio::net::UnixListener::bind(&socket).unwrap();
@@ -151,7 +159,6 @@ pub async fn start(mut options: Options) -> (Clients, DriverHandle) {
     };
     let handle = DriverHandle {
         publisher,
-        metrics,
         stop: Some(stop),
         task,
         socket,
@@ -171,39 +178,6 @@ pub async fn connect(socket: &Path) -> Channel {
         }))
         .await
         .unwrap()
-}
-
-/// The attributes kubelet passes for the quick-start volume.
-pub fn quickstart_context() -> HashMap<String, String> {
-    HashMap::from([
-        ("connector.name".to_owned(), "git-connector".to_owned()),
-        ("configuration.names".to_owned(), "config".to_owned()),
-        ("csi.storage.k8s.io/pod.name".to_owned(), "app-0".to_owned()),
-        (
-            "csi.storage.k8s.io/pod.namespace".to_owned(),
-            "default".to_owned(),
-        ),
-        (
-            "csi.storage.k8s.io/pod.uid".to_owned(),
-            "6a3c1d2e-0000-4000-8000-000000000001".to_owned(),
-        ),
-        (
-            "csi.storage.k8s.io/serviceAccount.name".to_owned(),
-            "default".to_owned(),
-        ),
-        ("csi.storage.k8s.io/ephemeral".to_owned(), "true".to_owned()),
-    ])
-}
-
-/// Kubelet's `serviceAccount.tokens` attribute carrying `token` for [`AUDIENCE`].
-pub fn kubelet_tokens(token: &str) -> (String, String) {
-    (
-        "csi.storage.k8s.io/serviceAccount.tokens".to_owned(),
-        serde_json::json!({
-            AUDIENCE: {"token": token, "expirationTimestamp": "2099-01-01T00:00:00Z"}
-        })
-        .to_string(),
-    )
 }
 
 /// A read-only mount volume capability, as kubelet sends for an inline volume.
@@ -230,52 +204,4 @@ pub fn publish_request(
         volume_context: context,
         ..Default::default()
     }
-}
-
-/// The mount at exactly `target` in `/proc/self/mountinfo`:
-/// `(filesystem type, per-mount options)`. Parsed here, independently of
-/// the driver's own parser.
-pub fn mount_at(target: &Path) -> Option<(String, Vec<String>)> {
-    let target = std::fs::canonicalize(target).ok()?;
-    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let mut found = None;
-    for line in text.lines() {
-        let (before, after) = line.split_once(" - ")?;
-        let fields: Vec<&str> = before.split(' ').collect();
-        let mount_point = unescape_octal(fields.get(4)?);
-        if Path::new(&mount_point) != target {
-            continue;
-        }
-        let options = fields.get(5)?.split(',').map(str::to_owned).collect();
-        let fs_type = after.split(' ').next()?.to_owned();
-        // Later lines are mounted on top: the last match is what a reader sees.
-        found = Some((fs_type, options));
-    }
-    found
-}
-
-fn unescape_octal(field: &str) -> String {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\' && i + 4 <= bytes.len() {
-            if let Ok(code) = u8::from_str_radix(&field[i + 1..i + 4], 8) {
-                out.push(code);
-                i += 4;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Mounting tmpfs needs root; these tests say so instead of failing.
-pub fn is_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self")
-        .map(|m| m.uid() == 0)
-        .unwrap_or(false)
 }

@@ -1,0 +1,165 @@
+//! Request routing, GET and LIST.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::Response;
+use serde_json::{json, Value as Json};
+
+use super::auth::{issue_token, review};
+use super::http::{is_watch, json_response, not_found, query_pairs, status_response, with_type};
+use super::watch::watch;
+use super::world::Shared;
+use super::{Fault, Kind, RecordedRequest};
+
+pub(super) async fn handle(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let query = uri.query().unwrap_or_default().to_owned();
+    let fault = {
+        let mut world = shared.world();
+        world.requests.push(RecordedRequest {
+            method: method.to_string(),
+            path: uri.path().to_owned(),
+            query: query.clone(),
+        });
+        world.fault
+    };
+    match fault {
+        Some(Fault::ServerError) => {
+            return status_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                "injected failure",
+            )
+        }
+        Some(Fault::Hang) => std::future::pending::<()>().await,
+        None => {}
+    }
+    let segments: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
+    let params = query_pairs(&query);
+    match (method, segments.as_slice()) {
+        (Method::POST, ["apis", "authorization.k8s.io", "v1", "subjectaccessreviews"]) => {
+            review(&shared, &body)
+        }
+        (Method::POST, ["api", "v1", "namespaces", ns, "serviceaccounts", sa, "token"]) => {
+            issue_token(&shared, ns, sa, &body)
+        }
+        (Method::GET, ["apis", "connectors.alauda.io", "v1alpha1", rest @ ..])
+        | (Method::GET, ["api", "v1", rest @ ..]) => match read_target(rest) {
+            Some(Target::One(kind, ns, name)) => get_one(&shared, kind, &ns, &name),
+            Some(Target::Collection(kind, ns)) if is_watch(&params) => {
+                watch(&shared, kind, ns, &params)
+            }
+            Some(Target::Collection(kind, ns)) => list(&shared, kind, ns.as_deref(), &params),
+            None => not_found("no such resource"),
+        },
+        _ => not_found("no such route"),
+    }
+}
+
+pub(super) enum Target {
+    One(Kind, String, String),
+    /// A kind, in one namespace or (None) all of them.
+    Collection(Kind, Option<String>),
+}
+
+pub(super) fn read_target(rest: &[&str]) -> Option<Target> {
+    match rest {
+        ["namespaces", ns, plural] => Some(Target::Collection(
+            Kind::from_plural(plural).filter(|k| k.namespaced())?,
+            Some((*ns).to_owned()),
+        )),
+        ["namespaces", ns, plural, name] => Some(Target::One(
+            Kind::from_plural(plural).filter(|k| k.namespaced())?,
+            (*ns).to_owned(),
+            (*name).to_owned(),
+        )),
+        [plural] => Some(Target::Collection(Kind::from_plural(plural)?, None)),
+        [plural, name] => Some(Target::One(
+            Kind::from_plural(plural).filter(|k| !k.namespaced())?,
+            String::new(),
+            (*name).to_owned(),
+        )),
+        _ => None,
+    }
+}
+
+pub(super) fn get_one(shared: &Shared, kind: Kind, ns: &str, name: &str) -> Response {
+    let world = shared.world();
+    match world.objects.get(&(kind, ns.to_owned(), name.to_owned())) {
+        Some(object) => json_response(StatusCode::OK, object),
+        None => not_found(&format!(
+            "{} \"{name}\" not found",
+            kind.name().to_lowercase()
+        )),
+    }
+}
+
+/// `metadata.name=X` / `metadata.namespace=X` field selectors, the only ones
+/// the driver uses.
+pub(super) struct Selector {
+    pub(super) name: Option<String>,
+    pub(super) namespace: Option<String>,
+}
+
+impl Selector {
+    pub(super) fn parse(params: &[(String, String)], namespace: Option<&str>) -> Selector {
+        let mut selector = Selector {
+            name: None,
+            namespace: namespace.map(str::to_owned),
+        };
+        for (key, value) in params {
+            if key != "fieldSelector" {
+                continue;
+            }
+            for term in value.split(',') {
+                match term.split_once('=') {
+                    Some(("metadata.name", v)) => selector.name = Some(v.to_owned()),
+                    Some(("metadata.namespace", v)) => selector.namespace = Some(v.to_owned()),
+                    _ => {}
+                }
+            }
+        }
+        selector
+    }
+
+    pub(super) fn matches(&self, object: &Json) -> bool {
+        let meta = &object["metadata"];
+        self.name
+            .as_deref()
+            .is_none_or(|name| meta["name"].as_str() == Some(name))
+            && self
+                .namespace
+                .as_deref()
+                .is_none_or(|ns| meta["namespace"].as_str() == Some(ns))
+    }
+}
+
+pub(super) fn list(
+    shared: &Shared,
+    kind: Kind,
+    ns: Option<&str>,
+    params: &[(String, String)],
+) -> Response {
+    let selector = Selector::parse(params, ns);
+    let world = shared.world();
+    let items: Vec<Json> = world
+        .objects
+        .iter()
+        .filter(|((k, _, _), object)| *k == kind && selector.matches(object))
+        .map(|(_, object)| with_type(kind, object.clone()))
+        .collect();
+    let body = json!({
+        "apiVersion": kind.api_version(),
+        "kind": format!("{}List", kind.name()),
+        "metadata": {"resourceVersion": world.revision.to_string()},
+        "items": items,
+    });
+    json_response(StatusCode::OK, &body)
+}

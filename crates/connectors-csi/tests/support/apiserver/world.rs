@@ -1,0 +1,63 @@
+//! What the fake holds: objects with their change history, RBAC rules, and
+//! a record of every request, review and issued token.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+use k8s_openapi::api::authorization::v1::SubjectAccessReview;
+use serde_json::Value as Json;
+use tokio::sync::broadcast;
+
+use super::{Fault, IssuedToken, Kind, RecordedRequest};
+
+/// An allow rule for SubjectAccessReviews: `user` may `get` the connector
+/// `namespace/name` (`*` matches any name).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Rule {
+    pub(super) user: String,
+    pub(super) namespace: String,
+    pub(super) name: String,
+}
+
+/// One stored change, kept so a watch from an older resourceVersion replays it.
+#[derive(Clone, Debug)]
+pub(super) struct Change {
+    pub(super) revision: u64,
+    pub(super) kind: Kind,
+    pub(super) event: &'static str,
+    pub(super) object: Json,
+}
+
+#[derive(Clone, Debug)]
+pub(super) enum Broadcast {
+    Change(Change),
+    /// Every open watch ends now (the client re-watches).
+    DropWatches,
+}
+
+#[derive(Default)]
+pub(super) struct World {
+    pub(super) revision: u64,
+    pub(super) objects: BTreeMap<(Kind, String, String), Json>,
+    pub(super) history: Vec<Change>,
+    pub(super) rules: Vec<Rule>,
+    pub(super) reviews: Vec<SubjectAccessReview>,
+    pub(super) tokens: Vec<IssuedToken>,
+    pub(super) requests: Vec<RecordedRequest>,
+    pub(super) fault: Option<Fault>,
+    pub(super) open_watches: usize,
+}
+
+pub(super) struct Shared {
+    pub(super) world: Mutex<World>,
+    pub(super) changes: broadcast::Sender<Broadcast>,
+    /// While true, watches hold their events back (a slow watch), so a
+    /// test can tell a read-through GET from a cache hit.
+    pub(super) paused: tokio::sync::watch::Sender<bool>,
+}
+
+impl Shared {
+    pub(super) fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

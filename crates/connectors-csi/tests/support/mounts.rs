@@ -1,0 +1,47 @@
+//! What the kernel says is mounted, read from `/proc/self/mountinfo` here,
+//! independently of the driver's own parser.
+
+use std::path::Path;
+
+/// The mount at exactly `target`: `(filesystem type, per-mount options)`.
+pub fn mount_at(target: &Path) -> Option<(String, Vec<String>)> {
+    let target = std::fs::canonicalize(target).ok()?;
+    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let mut found = None;
+    for line in text.lines() {
+        let (before, after) = line.split_once(" - ")?;
+        let fields: Vec<&str> = before.split(' ').collect();
+        let mount_point = unescape_octal(fields.get(4)?);
+        if Path::new(&mount_point) != target {
+            continue;
+        }
+        let options = fields.get(5)?.split(',').map(str::to_owned).collect();
+        let fs_type = after.split(' ').next()?.to_owned();
+        // Later lines are mounted on top: the last match is what a reader sees.
+        found = Some((fs_type, options));
+    }
+    found
+}
+
+/// Whether a read-only tmpfs is mounted at `target`.
+pub fn is_read_only_tmpfs(target: &Path) -> bool {
+    mount_at(target).is_some_and(|(fs, options)| fs == "tmpfs" && options.iter().any(|o| o == "ro"))
+}
+
+fn unescape_octal(field: &str) -> String {
+    let bytes = field.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' && i + 4 <= bytes.len() {
+            if let Ok(code) = u8::from_str_radix(&field[i + 1..i + 4], 8) {
+                out.push(code);
+                i += 4;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
