@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value as Json;
 
+use crate::volume::ConnectorRef;
+
 // Literals, so that `apiVersion` can be spelled from the same two words.
 macro_rules! api_group {
     () => {
@@ -21,15 +23,15 @@ macro_rules! api_group_version {
 }
 
 /// API group of both kinds.
-pub const API_GROUP: &str = api_group!();
+pub(crate) const API_GROUP: &str = api_group!();
 /// Their version within the group.
-pub const VERSION: &str = api_group_version!();
+pub(crate) const VERSION: &str = api_group_version!();
 /// `apiVersion` of both kinds.
-pub const API_VERSION: &str = concat!(api_group!(), "/", api_group_version!());
+pub(crate) const API_VERSION: &str = concat!(api_group!(), "/", api_group_version!());
 
 /// Why a JSON object is not a usable Connector or ConnectorClass.
 #[derive(Debug, thiserror::Error)]
-pub enum ModelError {
+pub(crate) enum ModelError {
     #[error("{kind} has no metadata.name")]
     MissingName { kind: &'static str },
     #[error("{kind} {name:?}: {source}")]
@@ -98,7 +100,7 @@ impl ParamType {
     }
 
     /// Whether a JSON value has this type.
-    pub fn admits(self, value: &Json) -> bool {
+    pub(crate) fn admits(self, value: &Json) -> bool {
         matches!(
             (self, value),
             (ParamType::String, Json::String(_))
@@ -159,10 +161,10 @@ struct ObjectShape<S> {
 }
 
 impl Connector {
-    pub const KIND: &'static str = "Connector";
+    pub(crate) const KIND: &'static str = "Connector";
 
     /// Reads a Connector from its JSON object (as the API server returns it).
-    pub fn from_json(raw: Json) -> Result<Connector, ModelError> {
+    pub(crate) fn from_json(raw: Json) -> Result<Connector, ModelError> {
         let shape: ObjectShape<ConnectorSpec> = read_shape(Self::KIND, &raw)?;
         Ok(Connector {
             metadata: shape.metadata,
@@ -172,9 +174,12 @@ impl Connector {
         })
     }
 
-    /// `namespace/name`.
-    pub fn key(&self) -> String {
-        format!("{}/{}", self.metadata.namespace, self.metadata.name)
+    /// How a volume names this connector.
+    pub fn reference(&self) -> ConnectorRef {
+        ConnectorRef {
+            namespace: self.metadata.namespace.clone(),
+            name: self.metadata.name.clone(),
+        }
     }
 
     /// The object exactly as it was read.
@@ -184,7 +189,7 @@ impl Connector {
 
     /// Places a connector read without a namespace into `namespace`, as
     /// `kubectl apply` would (manifests mode).
-    pub fn with_default_namespace(mut self, namespace: &str) -> Connector {
+    pub(crate) fn with_default_namespace(mut self, namespace: &str) -> Connector {
         if self.metadata.namespace.is_empty() {
             self.metadata.namespace = namespace.to_owned();
             if let Some(meta) = self.raw.get_mut("metadata").and_then(Json::as_object_mut) {
@@ -196,7 +201,7 @@ impl Connector {
 
     /// `.connector` of the template data: the object with
     /// `status.proxyAddress` added (`""` when the connector has no proxy).
-    pub fn template_json(&self) -> Json {
+    pub(crate) fn template_json(&self) -> Json {
         let mut json = self.raw.clone();
         let address = Json::String(self.proxy_address.clone().unwrap_or_default());
         if let Some(object) = json.as_object_mut() {
@@ -215,10 +220,10 @@ impl Connector {
 }
 
 impl ConnectorClass {
-    pub const KIND: &'static str = "ConnectorClass";
+    pub(crate) const KIND: &'static str = "ConnectorClass";
 
     /// Reads a ConnectorClass from its JSON object.
-    pub fn from_json(raw: Json) -> Result<ConnectorClass, ModelError> {
+    pub(crate) fn from_json(raw: Json) -> Result<ConnectorClass, ModelError> {
         let shape: ObjectShape<ConnectorClassSpec> = read_shape(Self::KIND, &raw)?;
         Ok(ConnectorClass {
             metadata: shape.metadata,
@@ -244,7 +249,7 @@ impl ConnectorClass {
 
     /// `.connectorclass` of the template data: the object with
     /// `proxyAddress` added at the top level (`""` when unset).
-    pub fn template_json(&self) -> Json {
+    pub(crate) fn template_json(&self) -> Json {
         let mut json = self.raw.clone();
         let address = Json::String(self.proxy_address.clone().unwrap_or_default());
         if let Some(object) = json.as_object_mut() {
@@ -350,7 +355,7 @@ mod tests {
     #[test]
     fn connector_reads_typed_fields_and_keeps_the_whole_object() {
         let connector = Connector::from_json(git_connector()).unwrap();
-        assert_eq!(connector.key(), "default/git-connector");
+        assert_eq!(connector.reference().to_string(), "default/git-connector");
         assert_eq!(connector.spec.connector_class_name, "git");
         assert_eq!(connector.spec.params[0].value, json!("false"));
         assert_eq!(

@@ -45,7 +45,7 @@ impl Refresher {
     }
 
     /// Renders again every volume whose token has passed 80% of its life.
-    pub async fn refresh_expiring(&self, now: SystemTime) {
+    pub(crate) async fn refresh_expiring(&self, now: SystemTime) {
         for volume in self.publisher.volumes() {
             if token_needs_refresh(&volume, now) {
                 self.refresh(&volume).await;
@@ -54,7 +54,7 @@ impl Refresher {
     }
 
     /// Renders again the volumes a catalog change can affect.
-    pub async fn refresh_affected(&self, change: &CatalogChange) {
+    pub(crate) async fn refresh_affected(&self, change: &CatalogChange) {
         for volume in self.publisher.volumes() {
             if is_affected(&volume, change) {
                 self.refresh(&volume).await;
@@ -75,7 +75,7 @@ impl Refresher {
 
 /// True once 80% of the span from the last write to the token's expiry has
 /// passed (the last write is when the token was put in the files).
-pub fn token_needs_refresh(volume: &VolumeState, now: SystemTime) -> bool {
+pub(crate) fn token_needs_refresh(volume: &VolumeState, now: SystemTime) -> bool {
     let Some(expires_at) = volume.token_expires_at else {
         return false;
     };
@@ -90,7 +90,7 @@ pub fn token_needs_refresh(volume: &VolumeState, now: SystemTime) -> bool {
 
 /// A Connector change affects the volumes that name it; a class or
 /// built-in templates change may affect any volume.
-pub fn is_affected(volume: &VolumeState, change: &CatalogChange) -> bool {
+pub(crate) fn is_affected(volume: &VolumeState, change: &CatalogChange) -> bool {
     match change {
         CatalogChange::Connector(changed) => {
             VolumeRequest::parse(&volume.volume_context())

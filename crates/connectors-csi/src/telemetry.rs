@@ -20,7 +20,7 @@ use prometheus_client::registry::Registry;
 
 /// The CSI calls that are counted and timed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Operation {
+pub(crate) enum Operation {
     Publish,
     Republish,
     Unpublish,
@@ -116,7 +116,7 @@ impl Metrics {
     }
 
     /// Counts and times one call; `result` is `ok` or a gRPC code name.
-    pub fn observe(&self, operation: Operation, result: &'static str, elapsed: Duration) {
+    pub(crate) fn observe(&self, operation: Operation, result: &'static str, elapsed: Duration) {
         let operation = operation.label();
         self.calls
             .get_or_create(&CallLabels { operation, result })
@@ -126,7 +126,7 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    pub fn render_failed(&self, operation: Operation) {
+    pub(crate) fn render_failed(&self, operation: Operation) {
         self.render_failures
             .get_or_create(&OperationLabel {
                 operation: operation.label(),
@@ -134,12 +134,12 @@ impl Metrics {
             .inc();
     }
 
-    pub fn set_mounted_volumes(&self, count: usize) {
+    pub(crate) fn set_mounted_volumes(&self, count: usize) {
         self.mounted_volumes
             .set(i64::try_from(count).unwrap_or(i64::MAX));
     }
 
-    pub fn set_template_cache_entries(&self, count: usize) {
+    pub(crate) fn set_template_cache_entries(&self, count: usize) {
         self.template_cache_entries
             .set(i64::try_from(count).unwrap_or(i64::MAX));
     }

@@ -17,31 +17,31 @@ mod names;
 mod tests;
 
 pub use duration::parse_go_duration;
-pub use names::is_valid_file_name;
+pub(crate) use names::is_valid_file_name;
 use names::{check_label, check_subdomain};
 
 /// Attribute names (the pod-facing ones and kubelet's).
 pub mod attr {
-    pub const CONNECTORS: &str = "connectors";
-    pub const CONNECTOR_NAME: &str = "connector.name";
-    pub const CONNECTOR_NAMESPACE: &str = "connector.namespace";
-    pub const CONFIGURATION_NAMES: &str = "configuration.names";
-    pub const CONFIGURATION_PARAMS: &str = "configuration.params";
-    pub const TOKEN_EXPIRATION: &str = "token.expiration";
-    pub const POD_NAME: &str = "csi.storage.k8s.io/pod.name";
+    pub(crate) const CONNECTORS: &str = "connectors";
+    pub(crate) const CONNECTOR_NAME: &str = "connector.name";
+    pub(crate) const CONNECTOR_NAMESPACE: &str = "connector.namespace";
+    pub(crate) const CONFIGURATION_NAMES: &str = "configuration.names";
+    pub(crate) const CONFIGURATION_PARAMS: &str = "configuration.params";
+    pub(crate) const TOKEN_EXPIRATION: &str = "token.expiration";
+    pub(crate) const POD_NAME: &str = "csi.storage.k8s.io/pod.name";
     pub const POD_NAMESPACE: &str = "csi.storage.k8s.io/pod.namespace";
-    pub const POD_UID: &str = "csi.storage.k8s.io/pod.uid";
-    pub const SERVICE_ACCOUNT: &str = "csi.storage.k8s.io/serviceAccount.name";
-    pub const EPHEMERAL: &str = "csi.storage.k8s.io/ephemeral";
-    pub const SERVICE_ACCOUNT_TOKENS: &str = "csi.storage.k8s.io/serviceAccount.tokens";
+    pub(crate) const POD_UID: &str = "csi.storage.k8s.io/pod.uid";
+    pub(crate) const SERVICE_ACCOUNT: &str = "csi.storage.k8s.io/serviceAccount.name";
+    pub(crate) const EPHEMERAL: &str = "csi.storage.k8s.io/ephemeral";
+    pub(crate) const SERVICE_ACCOUNT_TOKENS: &str = "csi.storage.k8s.io/serviceAccount.tokens";
 }
 
 /// `token.expiration` when the pod does not set it.
-pub const DEFAULT_TOKEN_EXPIRATION: Duration = Duration::from_secs(30 * 60);
+pub(crate) const DEFAULT_TOKEN_EXPIRATION: Duration = Duration::from_secs(30 * 60);
 /// The TokenRequest API refuses anything shorter than 10 minutes.
-pub const MIN_TOKEN_EXPIRATION: Duration = Duration::from_secs(10 * 60);
+pub(crate) const MIN_TOKEN_EXPIRATION: Duration = Duration::from_secs(10 * 60);
 /// A day: a leaked file should not stay useful for longer.
-pub const MAX_TOKEN_EXPIRATION: Duration = Duration::from_secs(24 * 60 * 60);
+pub(crate) const MAX_TOKEN_EXPIRATION: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// One connector of the volume.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -194,7 +194,10 @@ async fn connectors_of_several_namespaces_resolve_in_the_order_given() {
         .await
         .unwrap();
 
-    let names: Vec<_> = resolved.iter().map(|r| r.connector.key()).collect();
+    let names: Vec<_> = resolved
+        .iter()
+        .map(|r| r.connector.reference().to_string())
+        .collect();
     assert_eq!(names, ["shared/nexus", "team-a/github"]);
     assert_eq!(resolved[0].class.name(), "maven");
 }

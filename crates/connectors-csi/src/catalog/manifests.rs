@@ -18,7 +18,7 @@ use crate::model::{Connector, ConnectorClass};
 use crate::volume::ConnectorRef;
 
 /// Namespace of a Connector manifest that names none, as `kubectl apply` does.
-pub const DEFAULT_NAMESPACE: &str = "default";
+pub(crate) const DEFAULT_NAMESPACE: &str = "default";
 
 /// Why manifests could not be loaded. Always names the file.
 #[derive(Debug, thiserror::Error)]
@@ -65,7 +65,7 @@ impl ManifestsCatalog {
     }
 
     /// Adds the objects of one file's text; `path` is for messages only.
-    pub fn add_text(&mut self, path: &Path, text: &str) -> Result<(), ManifestError> {
+    pub(crate) fn add_text(&mut self, path: &Path, text: &str) -> Result<(), ManifestError> {
         for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
             let document_error = |problem: String| ManifestError::Document {
                 path: path.to_owned(),
@@ -91,11 +91,8 @@ impl ManifestsCatalog {
                 let connector = Connector::from_json(json)
                     .map_err(|err| err.to_string())?
                     .with_default_namespace(DEFAULT_NAMESPACE);
-                let key = ConnectorRef {
-                    namespace: connector.metadata.namespace.clone(),
-                    name: connector.metadata.name.clone(),
-                };
-                self.connectors.insert(key, Arc::new(connector));
+                self.connectors
+                    .insert(connector.reference(), Arc::new(connector));
             }
             ConnectorClass::KIND => {
                 let class = ConnectorClass::from_json(json).map_err(|err| err.to_string())?;

@@ -12,13 +12,13 @@ use super::proto::{
 };
 use crate::publish::Publisher;
 
-pub struct IdentityService {
+pub(crate) struct IdentityService {
     driver_name: String,
     publisher: Arc<Publisher>,
 }
 
 impl IdentityService {
-    pub fn new(driver_name: String, publisher: Arc<Publisher>) -> IdentityService {
+    pub(crate) fn new(driver_name: String, publisher: Arc<Publisher>) -> IdentityService {
         IdentityService {
             driver_name,
             publisher,

@@ -12,13 +12,13 @@ use tokio_stream::wrappers::UnixListenerStream;
 
 use crate::publish::Publisher;
 
-pub mod identity;
-pub mod node;
+pub(crate) mod identity;
+pub(crate) mod node;
 mod proto_debug;
-pub mod status;
+pub(crate) mod status;
 
-pub use identity::IdentityService;
-pub use node::NodeService;
+pub(crate) use identity::IdentityService;
+pub(crate) use node::NodeService;
 
 /// The generated CSI v1 messages, servers and clients (`proto/csi.proto`).
 #[allow(clippy::all, clippy::pedantic, missing_docs)]

@@ -22,13 +22,13 @@ use super::status::{code_name, code_of};
 use crate::publish::{PublishError, PublishOutcome, PublishRequest, Publisher};
 use crate::telemetry::Operation;
 
-pub struct NodeService {
+pub(crate) struct NodeService {
     node_id: String,
     publisher: Arc<Publisher>,
 }
 
 impl NodeService {
-    pub fn new(node_id: String, publisher: Arc<Publisher>) -> NodeService {
+    pub(crate) fn new(node_id: String, publisher: Arc<Publisher>) -> NodeService {
         NodeService { node_id, publisher }
     }
 

@@ -18,7 +18,7 @@ impl From<PublishError> for Status {
 
 /// The gRPC code for `err`: the caller's mistake, a missing object, a
 /// refusal, a retryable outage, a size bound, or the node's own failure.
-pub fn code_of(err: &PublishError) -> Code {
+pub(crate) fn code_of(err: &PublishError) -> Code {
     match err {
         PublishError::InvalidRequest { .. } | PublishError::Attributes(_) => Code::InvalidArgument,
         PublishError::Catalog(err) => catalog_code(err),
@@ -97,7 +97,7 @@ fn render_code(err: &RenderError) -> Code {
 }
 
 /// The code's name, as the `result` label of the call metrics.
-pub fn code_name(code: Code) -> &'static str {
+pub(crate) fn code_name(code: Code) -> &'static str {
     match code {
         Code::Ok => "ok",
         Code::Cancelled => "Cancelled",

@@ -18,14 +18,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::render::FilePlan;
 
 /// The link every visible file goes through.
-pub const DATA_LINK: &str = "..data";
+pub(crate) const DATA_LINK: &str = "..data";
 /// Built and then renamed over [`DATA_LINK`] or a file link.
 const TEMP_LINK: &str = "..tmp_link";
 
 /// Writes `plan` as a new generation under `target`, switches `..data` to
 /// it, fixes the per-file links and removes older generations. Returns the
 /// new generation's directory name.
-pub fn write_generation(target: &Path, plan: &FilePlan) -> io::Result<String> {
+pub(crate) fn write_generation(target: &Path, plan: &FilePlan) -> io::Result<String> {
     let names: BTreeSet<&str> = plan.files.iter().map(|f| f.name.as_str()).collect();
     for name in &names {
         check_name(name)?;
@@ -55,7 +55,7 @@ pub fn write_generation(target: &Path, plan: &FilePlan) -> io::Result<String> {
 }
 
 /// The generation `..data` points at, if any.
-pub fn current_generation(target: &Path) -> io::Result<Option<String>> {
+pub(crate) fn current_generation(target: &Path) -> io::Result<Option<String>> {
     match fs::read_link(target.join(DATA_LINK)) {
         Ok(link) => Ok(link.to_str().map(str::to_owned)),
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),

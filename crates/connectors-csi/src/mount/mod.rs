@@ -11,11 +11,11 @@ use std::sync::Arc;
 
 use crate::render::FilePlan;
 
-pub mod atomic;
+pub(crate) mod atomic;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fake;
 pub mod state;
-pub mod tmpfs;
+pub(crate) mod tmpfs;
 
 #[cfg(any(test, feature = "test-util"))]
 pub use fake::RecordingMounter;

@@ -103,7 +103,7 @@ impl StateStore {
 
     /// Written to a temporary file and renamed, so a crash leaves the old
     /// record or the new one, never half of one.
-    pub fn save(&self, state: &VolumeState) -> Result<(), StateError> {
+    pub(crate) fn save(&self, state: &VolumeState) -> Result<(), StateError> {
         let path = self.path_for(&state.volume_id, &state.target_path);
         let temp = path.with_extension("json.tmp");
         let io_error = |source| StateError::Io {

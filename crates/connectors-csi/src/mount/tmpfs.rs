@@ -64,7 +64,7 @@ impl Mounter for SystemMounter {
 
 /// One line of `/proc/self/mountinfo`, the parts the driver looks at.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MountEntry {
+pub(crate) struct MountEntry {
     pub mount_point: PathBuf,
     pub fs_type: String,
     /// Per-mount options (`ro`/`rw`, `nosuid`, …).
@@ -74,13 +74,14 @@ pub struct MountEntry {
 }
 
 impl MountEntry {
-    pub fn is_read_only(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_read_only(&self) -> bool {
         self.mount_options.iter().any(|o| o == "ro")
     }
 }
 
 /// The topmost mount at `target`, if any.
-pub fn find_mount(target: &Path) -> io::Result<Option<MountEntry>> {
+pub(crate) fn find_mount(target: &Path) -> io::Result<Option<MountEntry>> {
     let wanted = std::fs::canonicalize(target).unwrap_or_else(|_| target.to_owned());
     let text = std::fs::read_to_string("/proc/self/mountinfo")?;
     Ok(parse_mountinfo(&text)
@@ -89,7 +90,7 @@ pub fn find_mount(target: &Path) -> io::Result<Option<MountEntry>> {
 }
 
 /// Parses mountinfo lines; malformed lines are skipped.
-pub fn parse_mountinfo(text: &str) -> impl Iterator<Item = MountEntry> + '_ {
+pub(crate) fn parse_mountinfo(text: &str) -> impl Iterator<Item = MountEntry> + '_ {
     text.lines().filter_map(parse_line)
 }
 

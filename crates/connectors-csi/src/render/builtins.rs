@@ -1,4 +1,4 @@
-//! The built-in files every volume gets (SPEC §5.1), as compiled-in templates.
+//! The built-in files every volume gets, as compiled-in templates.
 //!
 //! They are templates over the same data as the configurations, so an
 //! operator can override any of them (or add one) with the
@@ -39,7 +39,7 @@ fn env_template() -> String {
 }
 
 /// File name → template of the built-in files the driver ships.
-pub fn default_templates() -> BTreeMap<String, String> {
+pub(crate) fn default_templates() -> BTreeMap<String, String> {
     let ca_cert = "{{ .context.proxy.caCert }}";
     BTreeMap::from([
         ("context.token".into(), "{{ .context.token }}".into()),
@@ -58,7 +58,7 @@ pub fn default_templates() -> BTreeMap<String, String> {
 }
 
 /// The defaults with the operator's overrides (and additions) applied.
-pub fn effective_templates(
+pub(crate) fn effective_templates(
     defaults: &BTreeMap<String, String>,
     overrides: Option<&BTreeMap<String, String>>,
 ) -> BTreeMap<String, String> {

@@ -1,4 +1,4 @@
-//! The data a template sees (SPEC §4), built as engine values.
+//! The data a template sees, built as engine values.
 //!
 //! The parts shared by every file of a volume (`.connectors`, `.context`)
 //! are converted once; each file only swaps `.connector`, `.connectorclass`
@@ -15,14 +15,18 @@ use crate::model::ConnectorClass;
 use crate::tokens::Token;
 
 /// Template data of one volume.
-pub struct VolumeData {
+pub(crate) struct VolumeData {
     connectors: Vec<Value>,
     connector_list: Value,
     context: Value,
 }
 
 impl VolumeData {
-    pub fn new(connectors: &[ResolvedConnector], token: &Token, ca_cert: &str) -> VolumeData {
+    pub(crate) fn new(
+        connectors: &[ResolvedConnector],
+        token: &Token,
+        ca_cert: &str,
+    ) -> VolumeData {
         let connectors: Vec<Value> = connectors
             .iter()
             .map(|resolved| Value::from(resolved.connector.template_json()))
@@ -39,7 +43,12 @@ impl VolumeData {
 
     /// The data for a file of `class`, with `.connector` = the volume's
     /// connector at `connector_index`.
-    pub fn for_file(&self, connector_index: usize, class: &Value, configurations: Value) -> Value {
+    pub(crate) fn for_file(
+        &self,
+        connector_index: usize,
+        class: &Value,
+        configurations: Value,
+    ) -> Value {
         let connector = self
             .connectors
             .get(connector_index)
@@ -56,12 +65,12 @@ impl VolumeData {
 }
 
 /// `.connectorclass` for a class.
-pub fn class_value(class: &ConnectorClass) -> Value {
+pub(crate) fn class_value(class: &ConnectorClass) -> Value {
     Value::from(class.template_json())
 }
 
 /// `.configurations` from resolved param values.
-pub fn configurations_value(params: Map<String, Json>) -> Value {
+pub(crate) fn configurations_value(params: Map<String, Json>) -> Value {
     Value::from(Json::Object(params))
 }
 

@@ -2,7 +2,7 @@
 //!
 //! [`Renderer::plan`] takes a checked [`VolumeRequest`], its resolved
 //! connectors, the built-in overrides, the token and the proxy CA, and returns
-//! the final file set (SPEC §4, §5). It does no I/O.
+//! the final file set. It does no I/O.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -21,8 +21,6 @@ mod tests;
 #[cfg(test)]
 pub(crate) use tests::reference_dir;
 
-pub use builtins::default_templates;
-
 /// Plans volumes: the engine with its parse cache, the limits and the
 /// built-in templates. One per driver, shared by every publish.
 pub struct Renderer {
@@ -38,7 +36,7 @@ impl Default for Renderer {
 }
 
 impl Renderer {
-    pub fn new(limits: RenderLimits) -> Renderer {
+    pub(crate) fn new(limits: RenderLimits) -> Renderer {
         Renderer {
             engine: engine::Engine::new(limits.cache_entries),
             limits,
@@ -46,12 +44,8 @@ impl Renderer {
         }
     }
 
-    pub fn limits(&self) -> &RenderLimits {
-        &self.limits
-    }
-
     /// Parsed templates in the cache (a metric).
-    pub fn cached_templates(&self) -> usize {
+    pub(crate) fn cached_templates(&self) -> usize {
         self.engine.cached()
     }
 
@@ -84,7 +78,7 @@ impl Renderer {
 
 /// What bounds one volume's rendering.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RenderLimits {
+pub(crate) struct RenderLimits {
     /// Largest single file.
     pub max_file_bytes: usize,
     /// Largest sum of a volume's final files (the tmpfs must hold it).
@@ -130,10 +124,6 @@ pub struct FilePlan {
 }
 
 impl FilePlan {
-    pub fn total_bytes(&self) -> usize {
-        self.files.iter().map(|f| f.content.len()).sum()
-    }
-
     pub fn get(&self, name: &str) -> Option<&PlannedFile> {
         self.files.iter().find(|f| f.name == name)
     }
@@ -168,7 +158,6 @@ impl std::fmt::Display for FileOrigin {
 /// Why a volume's files could not be planned. Never holds the token.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    /// → NotFound
     #[error(
         "configuration {configuration:?} is not declared by the connectorclasses of the volume ({})",
         classes.join(", ")
@@ -177,41 +166,37 @@ pub enum RenderError {
         configuration: String,
         classes: Vec<String>,
     },
-    /// `configuration.params` does not fit the declared params (→ InvalidArgument).
+    /// `configuration.params` does not fit the declared params.
     #[error("{origin}: param {param:?}: {problem}")]
     Params {
         origin: FileOrigin,
         param: String,
         problem: String,
     },
-    /// → InvalidArgument
     #[error("{origin}: file name {name:?} is not allowed (letters, digits, '.', '_', '-'; not \".\" or \"..\")")]
     FileName { origin: FileOrigin, name: String },
-    /// Parse or execution error, with Go's `template: FILE:LINE:COL: ...` (→ InvalidArgument).
+    /// Parse or execution error, with Go's `template: FILE:LINE:COL: ...`.
     #[error("{origin}: file {file:?}: {message}")]
     Template {
         origin: FileOrigin,
         file: String,
         message: String,
     },
-    /// → ResourceExhausted
     #[error("{origin}: file {file:?} is larger than the limit of {limit} bytes")]
     FileTooLarge {
         origin: FileOrigin,
         file: String,
         limit: usize,
     },
-    /// → ResourceExhausted
     #[error("the volume's files total {total} bytes, more than the limit of {limit} bytes")]
     VolumeTooLarge { total: usize, limit: usize },
-    /// → ResourceExhausted
     #[error("{origin}: file {file:?}: rendering took longer than the limit of {limit:?}")]
     Timeout {
         origin: FileOrigin,
         file: String,
         limit: Duration,
     },
-    /// The caller passed no connectors (→ InvalidArgument).
+    /// The caller passed no connectors.
     #[error("a volume needs at least one connector")]
     NoConnectors,
 }

@@ -10,7 +10,7 @@ use super::{FileOrigin, RenderError};
 use crate::model::{Configuration, ParamSpec};
 
 /// Fails on a key that no declaring class knows.
-pub fn check_known(
+pub(crate) fn check_known(
     configuration: &str,
     declarations: &[(&str, &Configuration)],
     given: Option<&Map<String, Json>>,
@@ -49,7 +49,7 @@ fn declared_list(names: &[&str]) -> String {
 }
 
 /// `.configurations` for one class: every declared param, given or default.
-pub fn resolve(
+pub(crate) fn resolve(
     class: &str,
     configuration: &Configuration,
     given: Option<&Map<String, Json>>,

@@ -1,4 +1,4 @@
-//! Which files a volume gets, in which order (SPEC §5): built-ins, then each
+//! Which files a volume gets, in which order: built-ins, then each
 //! included configuration of each class, later names replacing earlier ones,
 //! then the exclusions.
 
@@ -16,21 +16,24 @@ use crate::tokens::Token;
 use crate::volume::{is_valid_file_name, VolumeRequest};
 
 /// Everything one volume's rendering needs, borrowed for its duration.
-pub struct Planner<'a> {
-    pub engine: &'a Engine,
-    pub limits: &'a RenderLimits,
-    pub request: &'a VolumeRequest,
-    pub connectors: &'a [ResolvedConnector],
-    pub token: &'a Token,
-    pub data: VolumeData,
-    pub started: Instant,
+pub(crate) struct Planner<'a> {
+    pub(crate) engine: &'a Engine,
+    pub(crate) limits: &'a RenderLimits,
+    pub(crate) request: &'a VolumeRequest,
+    pub(crate) connectors: &'a [ResolvedConnector],
+    pub(crate) token: &'a Token,
+    pub(crate) data: VolumeData,
+    pub(crate) started: Instant,
 }
 
 /// Rendered files so far, by name.
 type Files = BTreeMap<String, Vec<u8>>;
 
 impl Planner<'_> {
-    pub fn plan(&self, builtins: &BTreeMap<String, String>) -> Result<FilePlan, RenderError> {
+    pub(crate) fn plan(
+        &self,
+        builtins: &BTreeMap<String, String>,
+    ) -> Result<FilePlan, RenderError> {
         let mut files = Files::new();
         self.render_builtins(builtins, &mut files)?;
         for configuration in &self.request.configurations.include {

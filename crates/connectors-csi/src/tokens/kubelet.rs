@@ -14,7 +14,7 @@ use crate::volume::{attr, AttributeError};
 
 /// Tokens kubelet passed, by audience. Debug shows audiences only.
 #[derive(Clone, Default, PartialEq)]
-pub struct KubeletTokens(BTreeMap<String, Token>);
+pub(crate) struct KubeletTokens(BTreeMap<String, Token>);
 
 impl fmt::Debug for KubeletTokens {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -35,7 +35,7 @@ struct KubeletTokenJson {
 impl KubeletTokens {
     /// The tokens of one NodePublishVolume: `secrets` first, then
     /// `volume_context`; none when neither carries the attribute.
-    pub fn of_request(
+    pub(crate) fn of_request(
         secrets: &HashMap<String, String>,
         volume_context: &HashMap<String, String>,
     ) -> Result<KubeletTokens, AttributeError> {
@@ -50,7 +50,7 @@ impl KubeletTokens {
 
     /// The attribute's value. A malformed one is an error naming the
     /// attribute and where it broke, never quoting a token.
-    pub fn parse(json: &str) -> Result<KubeletTokens, AttributeError> {
+    pub(crate) fn parse(json: &str) -> Result<KubeletTokens, AttributeError> {
         const ATTR: &str = attr::SERVICE_ACCOUNT_TOKENS;
         // serde's message could quote the token: report only where it broke.
         let entries: BTreeMap<String, KubeletTokenJson> =
@@ -88,7 +88,7 @@ impl KubeletTokens {
     }
 
     /// The token for `audience`, if kubelet passed one.
-    pub fn for_audience(&self, audience: &str) -> Option<Token> {
+    pub(crate) fn for_audience(&self, audience: &str) -> Option<Token> {
         self.0.get(audience).cloned()
     }
 }

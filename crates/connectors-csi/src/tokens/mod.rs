@@ -16,11 +16,11 @@ use async_trait::async_trait;
 use crate::volume::{AttributeError, PodInfo};
 
 pub mod file;
-pub mod kubelet;
+pub(crate) mod kubelet;
 pub mod request;
 
 pub use file::TokenFile;
-pub use kubelet::KubeletTokens;
+pub(crate) use kubelet::KubeletTokens;
 pub use request::TokenRequester;
 
 /// A bearer token and when it stops being valid, if known.
