@@ -7,7 +7,7 @@
 mod support;
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use connectors_csi::catalog::{Catalog, ManifestsCatalog};
 use connectors_csi::csi::proto::volume_capability::{AccessType, BlockVolume};
@@ -19,81 +19,13 @@ use connectors_csi::render::Renderer;
 use connectors_csi::tokens::Token;
 use connectors_csi::volume::VolumeRequest;
 use support::attributes::{quickstart_context, with_kubelet_token};
-use support::driver::{publish_request, quickstart, start, Clients, DriverHandle, Options};
-use support::mounts::mount_at;
+use support::driver::{publish_request, quickstart, start, Options};
+use support::mounts::{assert_nothing_mounted, data_link, hidden_entries, mount_at, state_text};
 use support::needs_root;
+use support::node::Node;
 use tonic::Code;
 
 const TOKEN: &str = "first-token-s3cr3t";
-
-struct Node {
-    dir: tempfile::TempDir,
-    clients: Clients,
-    handle: DriverHandle,
-}
-
-impl Node {
-    async fn start() -> Node {
-        let dir = tempfile::tempdir().unwrap();
-        Node::start_in(dir).await
-    }
-
-    async fn start_in(dir: tempfile::TempDir) -> Node {
-        let options = Options::new(dir.path());
-        std::fs::write(options.token_file(), "file-token-s3cr3t").unwrap();
-        let (clients, handle) = start(options).await;
-        Node {
-            dir,
-            clients,
-            handle,
-        }
-    }
-
-    async fn restart(self) -> Node {
-        self.handle.stop().await;
-        Node::start_in(self.dir).await
-    }
-
-    fn target(&self, name: &str) -> PathBuf {
-        self.dir
-            .path()
-            .join("pods/6a3c1d2e/volumes/kubernetes.io~csi")
-            .join(name)
-            .join("mount")
-    }
-
-    fn state_dir(&self) -> PathBuf {
-        self.dir.path().join("state")
-    }
-
-    async fn publish(
-        &self,
-        volume_id: &str,
-        target: &Path,
-        context: HashMap<String, String>,
-    ) -> Result<(), tonic::Status> {
-        let request = publish_request(volume_id, target, context);
-        self.clients
-            .node
-            .clone()
-            .node_publish_volume(request)
-            .await
-            .map(|_| ())
-    }
-
-    async fn unpublish(&self, volume_id: &str, target: &Path) -> Result<(), tonic::Status> {
-        let request = NodeUnpublishVolumeRequest {
-            volume_id: volume_id.to_owned(),
-            target_path: target.display().to_string(),
-        };
-        self.clients
-            .node
-            .clone()
-            .node_unpublish_volume(request)
-            .await
-            .map(|_| ())
-    }
-}
 
 fn context_with_token(token: &str) -> HashMap<String, String> {
     with_kubelet_token(quickstart_context(), token)
@@ -112,42 +44,6 @@ async fn expected_files(context: &HashMap<String, String>, token: &str) -> Vec<(
         .into_iter()
         .map(|file| (file.name, file.content))
         .collect()
-}
-
-fn data_link(target: &Path) -> PathBuf {
-    std::fs::read_link(target.join("..data")).unwrap()
-}
-
-/// Entries of the target other than the per-file symlinks.
-fn hidden_entries(target: &Path) -> BTreeSet<String> {
-    std::fs::read_dir(target)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.starts_with(".."))
-        .collect()
-}
-
-fn assert_nothing_mounted(target: &Path) {
-    assert!(
-        mount_at(target).is_none(),
-        "{} is mounted",
-        target.display()
-    );
-    assert!(
-        !target.join("..data").exists(),
-        "{} has files",
-        target.display()
-    );
-}
-
-fn state_text(dir: &Path) -> String {
-    let mut text = String::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries {
-            text.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
-        }
-    }
-    text
 }
 
 #[tokio::test]

@@ -189,6 +189,25 @@ impl Catalog for ManifestsCatalog {
     }
 }
 
+/// `shared/reference/connectorclasses`: `$CONNECTORS_REFERENCE_DIR`, else
+/// beside the repository (as CI lays it out), else the workplace's copy.
+#[cfg(test)]
+pub(crate) fn reference_dir() -> PathBuf {
+    let candidates = [
+        std::env::var_os("CONNECTORS_REFERENCE_DIR").map(PathBuf::from),
+        Some(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../../shared/reference/connectorclasses"),
+        ),
+        Some(PathBuf::from("/work/shared/reference/connectorclasses")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|dir| dir.is_dir())
+        .expect("reference ConnectorClasses: set CONNECTORS_REFERENCE_DIR to shared/reference/connectorclasses")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,7 +333,7 @@ data:
 
     #[test]
     fn a_class_without_a_name_is_an_error_naming_the_file() {
-        let path = crate::render::reference_dir().join("tech-design--unnamed.yaml");
+        let path = reference_dir().join("tech-design--unnamed.yaml");
         let text = std::fs::read_to_string(&path).unwrap();
         let err = ManifestsCatalog::default()
             .add_text(Path::new("tech-design--unnamed.yaml"), &text)

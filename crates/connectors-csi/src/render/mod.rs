@@ -18,8 +18,6 @@ mod params;
 mod plan;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-pub(crate) use tests::reference_dir;
 
 /// Plans volumes: the engine with its parse cache, the limits and the
 /// built-in templates. One per driver, shared by every publish.

@@ -11,6 +11,7 @@ pub mod driver;
 pub mod http;
 pub mod logs;
 pub mod mounts;
+pub mod node;
 pub mod process;
 
 use std::time::Duration;

@@ -1,7 +1,9 @@
-//! What the kernel says is mounted, read from `/proc/self/mountinfo` here,
-//! independently of the driver's own parser.
+//! What a target holds: what the kernel says is mounted there (read from
+//! `/proc/self/mountinfo` here, independently of the driver's own parser),
+//! its `..data` generation, and the state directory's text.
 
-use std::path::Path;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
 /// The mount at exactly `target`: `(filesystem type, per-mount options)`.
 pub fn mount_at(target: &Path) -> Option<(String, Vec<String>)> {
@@ -44,4 +46,40 @@ fn unescape_octal(field: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+pub fn data_link(target: &Path) -> PathBuf {
+    std::fs::read_link(target.join("..data")).unwrap()
+}
+
+/// Entries of the target other than the per-file symlinks.
+pub fn hidden_entries(target: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(target)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(".."))
+        .collect()
+}
+
+pub fn assert_nothing_mounted(target: &Path) {
+    assert!(
+        mount_at(target).is_none(),
+        "{} is mounted",
+        target.display()
+    );
+    assert!(
+        !target.join("..data").exists(),
+        "{} has files",
+        target.display()
+    );
+}
+
+pub fn state_text(dir: &Path) -> String {
+    let mut text = String::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries {
+            text.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+        }
+    }
+    text
 }
