@@ -2,11 +2,10 @@
 //! with Go's verbs, flags, widths, argument indexes and `%!v(BADxxx)` forms.
 
 mod float;
-mod quote;
 
 use crate::value::Value;
 
-pub(crate) use quote::{is_print, quote_into};
+use crate::go::strconv;
 
 /// `fmt.Sprint(args...)`: spaces between operands when neither is a string.
 pub fn sprint(args: &[Value]) -> String {
@@ -271,7 +270,7 @@ impl<'a> Printer<'a> {
             'q' => {
                 let c = char_of(i);
                 let mut s = String::new();
-                quote::quote_rune_into(&mut s, c, self.f.plus);
+                strconv::quote_rune_into(&mut s, c, self.f.plus);
                 self.pad(&s);
             }
             'U' => self.fmt_unicode(i),
@@ -345,7 +344,7 @@ impl<'a> Printer<'a> {
         let mut s = format!("U+{:04X}", i as u64);
         if self.f.sharp {
             if let Some(c) = u32::try_from(i).ok().and_then(char::from_u32) {
-                if quote::is_print(c) {
+                if strconv::is_print(c) {
                     s.push_str(" '");
                     s.push(c);
                     s.push('\'');
@@ -415,7 +414,7 @@ impl<'a> Printer<'a> {
         match verb {
             'v' if self.f.sharp_v => {
                 let mut q = String::new();
-                quote::quote_into(&mut q, s, false);
+                strconv::quote_into(&mut q, s, false);
                 self.pad(&q);
             }
             'v' | 's' => {
@@ -426,13 +425,13 @@ impl<'a> Printer<'a> {
             'X' => self.fmt_sbx(s, UPPER_HEX),
             'q' => {
                 let t = self.truncate(s);
-                if self.f.sharp && quote::can_backquote(t) {
+                if self.f.sharp && strconv::can_backquote(t) {
                     let q = format!("`{t}`");
                     self.pad(&q);
                     return;
                 }
                 let mut q = String::new();
-                quote::quote_into(&mut q, t, self.f.plus);
+                strconv::quote_into(&mut q, t, self.f.plus);
                 self.pad(&q);
             }
             _ => self.bad_verb(verb, v),
