@@ -127,35 +127,18 @@ pub(crate) fn register(m: &mut FuncMap) {
     m.insert(
         "quote",
         Function::new(&[], Some(Any), |a| {
-            let parts: Vec<String> = a
-                .iter()
-                .filter(|v| !matches!(v, Value::Nil))
-                .map(|v| strconv::quote(&strval(v)))
-                .collect();
-            Ok(Value::string(parts.join(" ")))
+            Ok(join_present(a, |v| strconv::quote(&strval(v))))
         }),
     );
     m.insert(
         "squote",
         Function::new(&[], Some(Any), |a| {
-            let parts: Vec<String> = a
-                .iter()
-                .filter(|v| !matches!(v, Value::Nil))
-                .map(|v| format!("'{}'", sprint_v(v)))
-                .collect();
-            Ok(Value::string(parts.join(" ")))
+            Ok(join_present(a, |v| format!("'{}'", sprint_v(v))))
         }),
     );
     m.insert(
         "cat",
-        Function::new(&[], Some(Any), |a| {
-            let parts: Vec<String> = a
-                .iter()
-                .filter(|v| !matches!(v, Value::Nil))
-                .map(sprint_v)
-                .collect();
-            Ok(Value::string(parts.join(" ")))
-        }),
+        Function::new(&[], Some(Any), |a| Ok(join_present(a, sprint_v))),
     );
     m.insert(
         "indent",
@@ -617,6 +600,17 @@ fn wrap_custom(s: &str, width: i64, newline: &str, wrap_long: bool) -> String {
     }
     out.extend_from_slice(b.get(offset..).unwrap_or_default());
     crate::args::go_lossy(&out)
+}
+
+/// sprig's `quote`/`squote`/`cat`: each non-nil argument shown by `show`,
+/// joined with spaces.
+fn join_present(args: &[Value], show: impl Fn(&Value) -> String) -> Value {
+    let parts: Vec<String> = args
+        .iter()
+        .filter(|v| !matches!(v, Value::Nil))
+        .map(show)
+        .collect();
+    Value::string(parts.join(" "))
 }
 
 // ---- xstrings case conversion ----
