@@ -11,7 +11,7 @@ iterations=${1:-2000}
 oracle=${GOTMPL_ORACLE:-/tmp/gotmpl-oracle}
 oracle_src=${GOTMPL_ORACLE_SRC:-/work/shared/tools/gotmpl-oracle}
 golden=$root/crates/go-conformance/golden
-untimed="sprig_crypto"   # keep in step with corpus::UNTIMED_AREAS
+untimed="sprig_crypto runes"   # keep in step with corpus::UNTIMED_AREAS
 
 [ -x "$oracle" ] || "$oracle_src/build.sh" "$oracle"
 ours=${CARGO_TARGET_DIR:-$root/target}/release/connectors-csi

@@ -24,6 +24,9 @@ else
     echo "no ConnectorClass manifests under $classes: keeping the committed reference cases" >&2
 fi
 
+# Inputs at every boundary of the rune tables the engine takes from Go.
+python3 "$root/crates/go-conformance/gen/runes.py"
+
 count=0
 for cases in "$golden"/*.json "$golden"/reference/*.json; do
     case "$cases" in *.expected.json) continue ;; esac

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 pub struct Case {
     pub name: String,
     pub template: String,
+    /// `null` when absent.
+    #[serde(default)]
     pub data: serde_json::Value,
 }
 
@@ -137,6 +139,31 @@ pub fn read_cases(path: &Path) -> Result<Vec<Case>, CorpusError> {
     read_json(path)
 }
 
+/// Outcomes laid out as the oracle's `-batch` prints them (Go's
+/// `json.Encoder` with a two-space indent and HTML escaping off), so the
+/// two diff byte for byte.
+pub fn oracle_json(outcomes: &[Outcome]) -> String {
+    if outcomes.is_empty() {
+        return "[]\n".to_string();
+    }
+    let mut text = String::from("[\n");
+    for (i, outcome) in outcomes.iter().enumerate() {
+        text.push_str("  {\n    \"name\": ");
+        sprig::write_json_string(&mut text, &outcome.name, false);
+        text.push_str(",\n    \"output\": ");
+        sprig::write_json_string(&mut text, &outcome.output, false);
+        text.push_str(",\n    \"error\": ");
+        sprig::write_json_string(&mut text, &outcome.error, false);
+        text.push_str(if i + 1 == outcomes.len() {
+            "\n  }\n"
+        } else {
+            "\n  },\n"
+        });
+    }
+    text.push_str("]\n");
+    text
+}
+
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, CorpusError> {
     let raw = fs::read(path).map_err(|source| CorpusError::Read {
         path: path.to_path_buf(),
@@ -149,8 +176,9 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, CorpusErr
 }
 
 /// Areas left out of timings: key generation and bcrypt take milliseconds
-/// per call and would drown the engine's own cost.
-pub const UNTIMED_AREAS: &[&str] = &["sprig_crypto"];
+/// per call and would drown the engine's own cost, and the rune-boundary
+/// cases time one regex class after another, not templates.
+pub const UNTIMED_AREAS: &[&str] = &["sprig_crypto", "runes"];
 
 /// The cases worth timing: those Go renders without error, outside
 /// [`UNTIMED_AREAS`] (`scripts/bench-vs-go.sh` selects the same ones).
@@ -162,4 +190,43 @@ pub fn timed_cases(suites: &[Suite]) -> Vec<Case> {
         .filter(|golden| golden.expected.error.is_empty())
         .map(|golden| golden.case.clone())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(name: &str, output: &str, error: &str) -> Outcome {
+        Outcome {
+            name: name.into(),
+            output: output.into(),
+            error: error.into(),
+        }
+    }
+
+    #[test]
+    fn an_empty_batch_prints_an_empty_array() {
+        assert_eq!(oracle_json(&[]), "[]\n");
+    }
+
+    #[test]
+    fn outcomes_are_laid_out_as_the_oracle_lays_them_out() {
+        let text = oracle_json(&[
+            outcome("ok", "y", ""),
+            outcome("bad", "", "parse: template: t:1: unclosed action"),
+        ]);
+        let expected = "[\n  {\n    \"name\": \"ok\",\n    \"output\": \"y\",\n    \"error\": \"\"\n  },\n  {\n    \"name\": \"bad\",\n    \"output\": \"\",\n    \"error\": \"parse: template: t:1: unclosed action\"\n  }\n]\n";
+        assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn json_strings_are_escaped_as_go_1_19_escapes_them() {
+        let text = oracle_json(&[outcome(
+            "a\"b\\c\n\r\t\u{8}\u{c}\u{1}<>&\u{2028}é\u{7f}",
+            "",
+            "",
+        )]);
+        assert!(text
+            .contains("\"name\": \"a\\\"b\\\\c\\n\\r\\t\\u0008\\u000c\\u0001<>&\\u2028é\u{7f}\","));
+    }
 }

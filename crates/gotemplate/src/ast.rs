@@ -184,7 +184,7 @@ fn write_branch(out: &mut String, name: &str, b: &Branch) {
 
 fn write_template(out: &mut String, t: &TemplateCall) {
     out.push_str("{{template ");
-    out.push_str(&crate::lex::go_quote(&t.name));
+    out.push_str(&crate::go::strconv::quote(&t.name));
     if let Some(p) = &t.pipe {
         out.push(' ');
         write_pipe(out, p);

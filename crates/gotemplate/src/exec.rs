@@ -10,7 +10,7 @@ use crate::builtins;
 use crate::error::{Error, ErrorKind};
 use crate::ev::Ev;
 use crate::func::{Function, Param};
-use crate::lex::go_quote;
+use crate::go::strconv;
 use crate::parse::Trees;
 use crate::template::Limits;
 use crate::value::{List, Value};
@@ -97,7 +97,7 @@ pub(crate) fn execute(
             ErrorKind::Exec,
             format!(
                 "template: {name}: {} is an incomplete or empty template",
-                go_quote(name)
+                strconv::quote(name)
             ),
         ));
     };
@@ -134,7 +134,7 @@ impl<'t> Exec<'t, '_> {
             format!(
                 "template: {}:{line}:{col}: executing {} at <{context}>: {msg}",
                 self.parse_name,
-                go_quote(&self.tmpl_name),
+                strconv::quote(&self.tmpl_name),
             ),
         ))
     }
@@ -326,7 +326,7 @@ impl<'t> Exec<'t, '_> {
     fn walk_template(&mut self, dot: &Ev, t: &'t TemplateCall) -> R<()> {
         self.node = At::Template(t);
         let Some(tree) = self.trees.get(&t.name) else {
-            return Err(self.err(format!("template {} not defined", go_quote(&t.name))));
+            return Err(self.err(format!("template {} not defined", strconv::quote(&t.name))));
         };
         if self.depth >= MAX_EXEC_DEPTH || self.stack_exhausted() {
             return Err(self.err(format!(
@@ -432,7 +432,7 @@ impl<'t> Exec<'t, '_> {
             Arg::Str { value, .. } => Ok(Ev::Plain(value.clone())),
             _ => Err(self.err(format!(
                 "can't evaluate command {}",
-                go_quote(&arg_string(first))
+                strconv::quote(&arg_string(first))
             ))),
         }
     }

@@ -2,11 +2,10 @@
 //! with Go's verbs, flags, widths, argument indexes and `%!v(BADxxx)` forms.
 
 mod float;
-mod quote;
 
 use crate::value::Value;
 
-pub(crate) use quote::{is_print, quote_into};
+use crate::go::strconv;
 
 /// `fmt.Sprint(args...)`: spaces between operands when neither is a string.
 pub fn sprint(args: &[Value]) -> String {
@@ -271,7 +270,7 @@ impl<'a> Printer<'a> {
             'q' => {
                 let c = char_of(i);
                 let mut s = String::new();
-                quote::quote_rune_into(&mut s, c, self.f.plus);
+                strconv::quote_rune_into(&mut s, c, self.f.plus);
                 self.pad(&s);
             }
             'U' => self.fmt_unicode(i),
@@ -345,7 +344,7 @@ impl<'a> Printer<'a> {
         let mut s = format!("U+{:04X}", i as u64);
         if self.f.sharp {
             if let Some(c) = u32::try_from(i).ok().and_then(char::from_u32) {
-                if quote::is_print(c) {
+                if strconv::is_print(c) {
                     s.push_str(" '");
                     s.push(c);
                     s.push('\'');
@@ -415,7 +414,7 @@ impl<'a> Printer<'a> {
         match verb {
             'v' if self.f.sharp_v => {
                 let mut q = String::new();
-                quote::quote_into(&mut q, s, false);
+                strconv::quote_into(&mut q, s, false);
                 self.pad(&q);
             }
             'v' | 's' => {
@@ -426,13 +425,13 @@ impl<'a> Printer<'a> {
             'X' => self.fmt_sbx(s, UPPER_HEX),
             'q' => {
                 let t = self.truncate(s);
-                if self.f.sharp && quote::can_backquote(t) {
+                if self.f.sharp && strconv::can_backquote(t) {
                     let q = format!("`{t}`");
                     self.pad(&q);
                     return;
                 }
                 let mut q = String::new();
-                quote::quote_into(&mut q, t, self.f.plus);
+                strconv::quote_into(&mut q, t, self.f.plus);
                 self.pad(&q);
             }
             _ => self.bad_verb(verb, v),
@@ -563,169 +562,198 @@ fn sharpen_float(num: &str, verb: char, prec: i32) -> String {
     body
 }
 
+/// Where `Sprintf` is in its format and its arguments (Go's `pp` state).
+struct Scan<'f> {
+    format: &'f str,
+    i: usize,
+    arg_num: usize,
+    num_args: usize,
+    reordered: bool,
+    good_arg_num: bool,
+}
+
+impl Scan<'_> {
+    fn at(&self, c: u8) -> bool {
+        self.format.as_bytes().get(self.i) == Some(&c)
+    }
+
+    /// Go's `argNumber` here: reads an explicit `[n]`; whether there was one.
+    fn arg_index(&mut self) -> bool {
+        let (n, i, found) = arg_number(
+            self.arg_num,
+            self.format,
+            self.i,
+            self.num_args,
+            &mut self.reordered,
+            &mut self.good_arg_num,
+        );
+        self.arg_num = n;
+        self.i = i;
+        found
+    }
+
+    /// A `*` width or precision: the next argument as an int, if it is one.
+    fn star(&mut self, args: &[Value]) -> (i64, bool) {
+        self.i += 1;
+        let (num, ok, n) = int_from_arg(args, self.arg_num);
+        self.arg_num = n;
+        (num, ok)
+    }
+
+    /// A literal width or precision.
+    fn number(&mut self) -> (usize, bool) {
+        let (num, ok, i) = parse_num(self.format.as_bytes(), self.i, self.format.len());
+        self.i = i;
+        (num, ok)
+    }
+}
+
+impl Printer<'_> {
+    /// Prints one operand; `%v` takes `#` and `+` as its own flags.
+    fn print_verb(&mut self, arg: &Value, verb: char) {
+        if verb == 'v' {
+            self.f.sharp_v = self.f.sharp;
+            self.f.sharp = false;
+            self.f.plus_v = self.f.plus;
+            self.f.plus = false;
+        }
+        self.print_arg(arg, verb);
+    }
+
+    /// Flags up to the verb; when the verb follows at once and its argument
+    /// exists, prints it and returns true (Go's fast path).
+    fn flags(&mut self, s: &mut Scan, args: &[Value]) -> bool {
+        let fmt = s.format.as_bytes();
+        while let Some(&c) = fmt.get(s.i) {
+            match c {
+                b'#' => self.f.sharp = true,
+                b'0' => self.f.zero = !self.f.minus,
+                b'+' => self.f.plus = true,
+                b'-' => {
+                    self.f.minus = true;
+                    self.f.zero = false;
+                }
+                b' ' => self.f.space = true,
+                _ => {
+                    if c.is_ascii_lowercase() && s.arg_num < args.len() {
+                        self.print_verb(&args[s.arg_num], c as char);
+                        s.arg_num += 1;
+                        s.i += 1;
+                        return true;
+                    }
+                    return false;
+                }
+            }
+            s.i += 1;
+        }
+        false
+    }
+
+    /// `[n]*` or digits: the width.
+    fn width(&mut self, s: &mut Scan, args: &[Value]) -> bool {
+        let after_index = s.arg_index();
+        if !s.at(b'*') {
+            let (w, ok) = s.number();
+            if ok {
+                self.f.wid = Some(w);
+                if after_index {
+                    s.good_arg_num = false;
+                }
+            }
+            return after_index;
+        }
+        let (num, ok) = s.star(args);
+        if !ok {
+            self.buf.push_str("%!(BADWIDTH)");
+        }
+        if num < 0 {
+            self.f.wid = Some(num.unsigned_abs() as usize);
+            self.f.minus = true;
+            self.f.zero = false;
+        } else if ok {
+            self.f.wid = Some(num as usize);
+        }
+        false
+    }
+
+    /// `.` then `[n]*` or digits: the precision.
+    fn precision(&mut self, s: &mut Scan, args: &[Value], after_index: bool) -> bool {
+        if !(s.i + 1 < s.format.len() && s.at(b'.')) {
+            return after_index;
+        }
+        s.i += 1;
+        if after_index {
+            s.good_arg_num = false;
+        }
+        let after_index = s.arg_index();
+        if !s.at(b'*') {
+            let (prec, ok) = s.number();
+            self.f.prec = Some(if ok { prec } else { 0 });
+            return after_index;
+        }
+        let (num, ok) = s.star(args);
+        let ok = ok && num >= 0;
+        self.f.prec = if ok { Some(num as usize) } else { None };
+        if !ok {
+            self.buf.push_str("%!(BADPREC)");
+        }
+        false
+    }
+}
+
 /// `fmt.Sprintf` appending to `out`.
 pub(crate) fn sprintf_into(out: &mut String, format: &str, args: &[Value]) {
     let mut p = Printer::new(out);
-    let fmt = format.as_bytes();
-    let end = fmt.len();
-    let mut arg_num = 0usize;
-    let mut reordered = false;
-    let mut i = 0usize;
-    while i < end {
-        let mut good_arg_num = true;
-        let last = i;
-        while i < end && fmt[i] != b'%' {
-            i += 1;
-        }
-        if i > last {
-            p.buf.push_str(&format[last..i]);
-        }
-        if i >= end {
+    let mut s = Scan {
+        format,
+        i: 0,
+        arg_num: 0,
+        num_args: args.len(),
+        reordered: false,
+        good_arg_num: true,
+    };
+    let end = format.len();
+    while s.i < end {
+        s.good_arg_num = true;
+        let last = s.i;
+        s.i = format[last..].find('%').map_or(end, |k| last + k);
+        p.buf.push_str(&format[last..s.i]);
+        if s.i >= end {
             break;
         }
-        i += 1;
+        s.i += 1;
         p.f = Flags::default();
-        let mut simple_done = false;
-        while i < end {
-            let c = fmt[i];
-            match c {
-                b'#' => p.f.sharp = true,
-                b'0' => p.f.zero = !p.f.minus,
-                b'+' => p.f.plus = true,
-                b'-' => {
-                    p.f.minus = true;
-                    p.f.zero = false;
-                }
-                b' ' => p.f.space = true,
-                _ => {
-                    if c.is_ascii_lowercase() && arg_num < args.len() {
-                        if c == b'v' {
-                            p.f.sharp_v = p.f.sharp;
-                            p.f.sharp = false;
-                            p.f.plus_v = p.f.plus;
-                            p.f.plus = false;
-                        }
-                        p.print_arg(&args[arg_num], c as char);
-                        arg_num += 1;
-                        i += 1;
-                        simple_done = true;
-                    }
-                    break;
-                }
-            }
-            i += 1;
-        }
-        if simple_done {
+        if p.flags(&mut s, args) {
             continue;
         }
-        let (n, ni, mut after_index) = arg_number(
-            arg_num,
-            format,
-            i,
-            args.len(),
-            &mut reordered,
-            &mut good_arg_num,
-        );
-        arg_num = n;
-        i = ni;
-        if i < end && fmt[i] == b'*' {
-            i += 1;
-            let (num, ok, n) = int_from_arg(args, arg_num);
-            arg_num = n;
-            if !ok {
-                p.buf.push_str("%!(BADWIDTH)");
-            }
-            if num < 0 {
-                p.f.wid = Some(num.unsigned_abs() as usize);
-                p.f.minus = true;
-                p.f.zero = false;
-            } else if ok {
-                p.f.wid = Some(num as usize);
-            }
-            after_index = false;
-        } else {
-            let (w, ok, ni) = parse_num(fmt, i, end);
-            i = ni;
-            if ok {
-                p.f.wid = Some(w);
-                if after_index {
-                    good_arg_num = false;
-                }
-            }
+        let after_index = p.width(&mut s, args);
+        if !p.precision(&mut s, args, after_index) {
+            s.arg_index();
         }
-        if i + 1 < end && fmt[i] == b'.' {
-            i += 1;
-            if after_index {
-                good_arg_num = false;
-            }
-            let (n, ni, ai) = arg_number(
-                arg_num,
-                format,
-                i,
-                args.len(),
-                &mut reordered,
-                &mut good_arg_num,
-            );
-            arg_num = n;
-            i = ni;
-            after_index = ai;
-            if i < end && fmt[i] == b'*' {
-                i += 1;
-                let (num, ok, n) = int_from_arg(args, arg_num);
-                arg_num = n;
-                let ok = ok && num >= 0;
-                p.f.prec = if ok { Some(num as usize) } else { None };
-                if !ok {
-                    p.buf.push_str("%!(BADPREC)");
-                }
-                after_index = false;
-            } else {
-                let (pr, ok, ni) = parse_num(fmt, i, end);
-                i = ni;
-                p.f.prec = Some(if ok { pr } else { 0 });
-            }
-        }
-        if !after_index {
-            let (n, ni, _) = arg_number(
-                arg_num,
-                format,
-                i,
-                args.len(),
-                &mut reordered,
-                &mut good_arg_num,
-            );
-            arg_num = n;
-            i = ni;
-        }
-        if i >= end {
+        if s.i >= end {
             p.buf.push_str("%!(NOVERB)");
             break;
         }
-        let Some(verb) = format[i..].chars().next() else {
+        let Some(verb) = format[s.i..].chars().next() else {
             break;
         };
-        i += verb.len_utf8();
+        s.i += verb.len_utf8();
         if verb == '%' {
             p.buf.push('%');
-        } else if !good_arg_num {
+        } else if !s.good_arg_num {
             p.buf.push_str("%!");
             p.buf.push(verb);
             p.buf.push_str("(BADINDEX)");
-        } else if arg_num >= args.len() {
+        } else if s.arg_num >= args.len() {
             p.buf.push_str("%!");
             p.buf.push(verb);
             p.buf.push_str("(MISSING)");
         } else {
-            if verb == 'v' {
-                p.f.sharp_v = p.f.sharp;
-                p.f.sharp = false;
-                p.f.plus_v = p.f.plus;
-                p.f.plus = false;
-            }
-            p.print_arg(&args[arg_num], verb);
-            arg_num += 1;
+            p.print_verb(&args[s.arg_num], verb);
+            s.arg_num += 1;
         }
     }
+    let (reordered, arg_num) = (s.reordered, s.arg_num);
     if !reordered && arg_num < args.len() {
         p.f = Flags::default();
         p.buf.push_str("%!(EXTRA ");

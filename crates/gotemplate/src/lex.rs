@@ -84,10 +84,10 @@ impl std::fmt::Display for Item<'_> {
                         .char_indices()
                         .nth(10)
                         .map_or(self.val.len(), |(i, _)| i);
-                    crate::fmt::quote_into(&mut q, &self.val[..end], false);
+                    crate::go::strconv::quote_into(&mut q, &self.val[..end], false);
                     q.push_str("...");
                 } else {
-                    crate::fmt::quote_into(&mut q, &self.val, false);
+                    crate::go::strconv::quote_into(&mut q, &self.val, false);
                 }
                 f.write_str(&q)
             }
@@ -164,13 +164,7 @@ fn is_go_space(c: char) -> bool {
 
 /// Go's `%#U`: `U+0041 'A'`.
 fn sharp_u(c: char) -> String {
-    let mut s = format!("U+{:04X}", c as u32);
-    if crate::fmt::is_print(c) {
-        s.push_str(" '");
-        s.push(c);
-        s.push('\'');
-    }
-    s
+    crate::fmt::sprintf("%#U", &[crate::value::Value::Int(i64::from(u32::from(c)))])
 }
 
 impl<'a> Lexer<'a> {
@@ -555,12 +549,18 @@ impl<'a> Lexer<'a> {
     fn lex_number(&mut self) -> State {
         if !self.scan_number() {
             let text = self.input[self.start..self.pos].to_string();
-            return self.errorf(format!("bad number syntax: {}", go_quote(&text)));
+            return self.errorf(format!(
+                "bad number syntax: {}",
+                crate::go::strconv::quote(&text)
+            ));
         }
         if let Some('+' | '-') = self.peek() {
             if !self.scan_number() || !self.input[..self.pos].ends_with('i') {
                 let text = self.input[self.start..self.pos].to_string();
-                return self.errorf(format!("bad number syntax: {}", go_quote(&text)));
+                return self.errorf(format!(
+                    "bad number syntax: {}",
+                    crate::go::strconv::quote(&text)
+                ));
             }
             self.emit(ItemType::Complex);
         } else {
@@ -628,13 +628,6 @@ impl<'a> Lexer<'a> {
         self.emit(ItemType::RawString);
         State::InsideAction
     }
-}
-
-/// Go's `%q` of a string.
-pub(crate) fn go_quote(s: &str) -> String {
-    let mut q = String::with_capacity(s.len() + 2);
-    crate::fmt::quote_into(&mut q, s, false);
-    q
 }
 
 #[cfg(test)]

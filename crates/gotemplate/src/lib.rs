@@ -20,6 +20,7 @@ mod ev;
 mod exec;
 pub mod fmt;
 mod func;
+pub mod go;
 mod lex;
 mod literal;
 mod parse;

@@ -3,7 +3,7 @@
 //! base prefixes and underscores for numbers.
 
 use crate::ast::Number;
-use crate::lex::go_quote;
+use crate::go::strconv;
 
 const SYNTAX: &str = "invalid syntax";
 
@@ -390,7 +390,7 @@ pub(crate) fn number(text: &str, is_char: bool, is_complex_item: bool) -> Result
         n.float = n.uint as f64;
     } else if let Some(f) = parse_float(text) {
         if !text.contains(['.', 'e', 'E', 'p', 'P']) {
-            return Err(format!("integer overflow: {}", go_quote(text)));
+            return Err(format!("integer overflow: {}", strconv::quote(text)));
         }
         n.is_float = true;
         n.float = f;
@@ -404,7 +404,7 @@ pub(crate) fn number(text: &str, is_char: bool, is_complex_item: bool) -> Result
         }
     }
     if !n.is_int && !n.is_uint && !n.is_float {
-        return Err(format!("illegal number syntax: {}", go_quote(text)));
+        return Err(format!("illegal number syntax: {}", strconv::quote(text)));
     }
     Ok(n)
 }

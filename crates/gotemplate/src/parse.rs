@@ -8,7 +8,8 @@ use crate::ast::{arg_string, is_empty_tree, Arg, Branch, Command, Func, Node, Pi
 use crate::builtins::Builtin;
 use crate::error::{Error, ErrorKind};
 use crate::func::FuncMap;
-use crate::lex::{go_quote, Item, ItemType, Lexer};
+use crate::go::strconv;
+use crate::lex::{Item, ItemType, Lexer};
 use crate::literal;
 use crate::value::Value;
 
@@ -176,7 +177,7 @@ impl<'a> Parser<'a, '_> {
                 if !is_empty_tree(&list) {
                     return Err(self.errorf(format!(
                         "template: multiple definition of template {}",
-                        go_quote(&name)
+                        strconv::quote(&name)
                     )));
                 }
                 Ok(())
@@ -565,7 +566,7 @@ impl<'a> Parser<'a, '_> {
             Arg::Bool(..) | Arg::Str { .. } | Arg::Number(..) | Arg::Nil(_) | Arg::Dot(_) => {
                 return Err(self.errorf(format!(
                     "unexpected . after term {}",
-                    go_quote(&arg_string(&node))
+                    strconv::quote(&arg_string(&node))
                 )))
             }
             other => Arg::Chain {
@@ -589,9 +590,10 @@ impl<'a> Parser<'a, '_> {
         let arg = match token.typ {
             ItemType::Identifier => {
                 let Some(func) = self.resolve(&token.val) else {
-                    return Err(
-                        self.errorf(format!("function {} not defined", go_quote(&token.val)))
-                    );
+                    return Err(self.errorf(format!(
+                        "function {} not defined",
+                        strconv::quote(&token.val)
+                    )));
                 };
                 Arg::Ident {
                     pos,
@@ -603,7 +605,9 @@ impl<'a> Parser<'a, '_> {
             ItemType::Nil => Arg::Nil(pos),
             ItemType::Variable => {
                 if !cx.vars.iter().any(|v| **v == *token.val) {
-                    return Err(self.errorf(format!("undefined variable {}", go_quote(&token.val))));
+                    return Err(
+                        self.errorf(format!("undefined variable {}", strconv::quote(&token.val)))
+                    );
                 }
                 Arg::Variable {
                     pos,

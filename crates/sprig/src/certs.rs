@@ -336,7 +336,7 @@ fn dns_names(list: &Value) -> Result<Vec<String>, String> {
 fn der_time(unix: i64) -> Vec<u8> {
     let days = unix.div_euclid(86_400);
     let sod = unix.rem_euclid(86_400);
-    let (y, m, d) = crate::dates::civil_from_days_pub(days);
+    let (y, m, d) = gotemplate::go::calendar::civil_from_days(days);
     let hms = format!(
         "{:02}{:02}{:02}{:02}{:02}Z",
         m,

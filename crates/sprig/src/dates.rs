@@ -9,6 +9,8 @@ use std::any::Any;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use gotemplate::go::calendar::{civil_from_days, days_from_civil};
+use gotemplate::go::time::{format_duration, parse_duration, quote};
 use gotemplate::{FuncMap, Function, Object, Param, Value};
 
 use crate::args;
@@ -257,36 +259,6 @@ struct Civil {
     yday: u32,
     abbr: String,
     offset: i32,
-}
-
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-/// [`civil_from_days`] for other modules (certificate validity times).
-pub(crate) fn civil_from_days_pub(days: i64) -> (i64, u32, u32) {
-    civil_from_days(days)
-}
-
-/// (year, month, day) → days since 1970-01-01.
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 const MONTHS: [&str; 12] = [
@@ -603,13 +575,12 @@ fn format_offset(out: &mut String, std: Std, offset: i32) {
 // ---- parsing (time.ParseInLocation with Local = UTC) ----
 
 fn parse_err(value: &str, layout: &str, elem_value: &str, elem: &str) -> String {
-    use crate::strings::go_quote;
     format!(
         "parsing time {} as {}: cannot parse {} as {}",
-        go_quote(value),
-        go_quote(layout),
-        go_quote(elem_value),
-        go_quote(elem)
+        quote(value),
+        quote(layout),
+        quote(elem_value),
+        quote(elem)
     )
 }
 
@@ -661,8 +632,8 @@ fn parse_time(layout: &str, value: &str) -> Result<GoTime, String> {
             if !v.is_empty() {
                 return Err(format!(
                     "parsing time {}: extra text: {}",
-                    crate::strings::go_quote(value),
-                    crate::strings::go_quote(v)
+                    quote(value),
+                    quote(v)
                 ));
             }
             break;
@@ -693,10 +664,7 @@ fn parse_time(layout: &str, value: &str) -> Result<GoTime, String> {
             Std::NumMonth | Std::ZeroMonth => {
                 let (m, r) = num_or(v, if std == Std::ZeroMonth { 2 } else { 1 }, 2, &fail)?;
                 if !(1..=12).contains(&m) {
-                    return Err(format!(
-                        "parsing time {}: month out of range",
-                        crate::strings::go_quote(value)
-                    ));
+                    return Err(format!("parsing time {}: month out of range", quote(value)));
                 }
                 month = m as u32;
                 v = r;
@@ -729,10 +697,7 @@ fn parse_time(layout: &str, value: &str) -> Result<GoTime, String> {
             Std::Hour12 | Std::ZeroHour12 => {
                 let (h, r) = num_or(v, if std == Std::ZeroHour12 { 2 } else { 1 }, 2, &fail)?;
                 if h > 12 {
-                    return Err(format!(
-                        "parsing time {}: hour out of range",
-                        crate::strings::go_quote(value)
-                    ));
+                    return Err(format!("parsing time {}: hour out of range", quote(value)));
                 }
                 hour = h;
                 v = r;
@@ -831,10 +796,7 @@ fn parse_time(layout: &str, value: &str) -> Result<GoTime, String> {
     }
     let dim = days_in_month(year, month);
     if day < 1 || day > dim {
-        return Err(format!(
-            "parsing time {}: day out of range",
-            crate::strings::go_quote(value)
-        ));
+        return Err(format!("parsing time {}: day out of range", quote(value)));
     }
     if hour > 23 || minute > 59 || second > 59 {
         let what = if hour > 23 {
@@ -846,7 +808,7 @@ fn parse_time(layout: &str, value: &str) -> Result<GoTime, String> {
         };
         return Err(format!(
             "parsing time {}: {what} out of range",
-            crate::strings::go_quote(value)
+            quote(value)
         ));
     }
     let local = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
@@ -923,136 +885,6 @@ fn days_in_month(y: i64, m: u32) -> u32 {
                 28
             }
         }
-    }
-}
-
-// ---- durations ----
-
-/// Go's `Duration.String`.
-pub(crate) fn duration_string(d: i64) -> String {
-    let neg = d < 0;
-    let mut u = d.unsigned_abs();
-    let frac = |u: u64, prec: u32| -> (String, u64) {
-        let mut digits = String::new();
-        let mut v = u;
-        let mut print = false;
-        for _ in 0..prec {
-            let digit = v % 10;
-            print = print || digit != 0;
-            if print {
-                digits.insert(0, char::from(b'0' + digit as u8));
-            }
-            v /= 10;
-        }
-        if print {
-            digits.insert(0, '.');
-        }
-        (digits, v)
-    };
-    let mut out;
-    if u < 1_000_000_000 {
-        let (unit, prec) = match u {
-            0 => return "0s".to_string(),
-            1..=999 => ("ns", 0),
-            1_000..=999_999 => ("µs", 3),
-            _ => ("ms", 6),
-        };
-        let (f, whole) = frac(u, prec);
-        out = format!("{whole}{f}{unit}");
-    } else {
-        let (f, whole) = frac(u, 9);
-        u = whole;
-        out = format!("{}{f}s", u % 60);
-        u /= 60;
-        if u > 0 {
-            out = format!("{}m{out}", u % 60);
-            u /= 60;
-            if u > 0 {
-                out = format!("{u}h{out}");
-            }
-        }
-    }
-    if neg {
-        out.insert(0, '-');
-    }
-    out
-}
-
-/// Go's `time.ParseDuration`.
-pub(crate) fn parse_duration(s: &str) -> Result<i64, String> {
-    let quoted = crate::strings::go_quote(s);
-    let invalid = || format!("time: invalid duration {quoted}");
-    let (neg, mut rest) = match s.as_bytes().first() {
-        Some(b'-') => (true, s.get(1..).unwrap_or_default()),
-        Some(b'+') => (false, s.get(1..).unwrap_or_default()),
-        _ => (false, s),
-    };
-    if rest == "0" {
-        return Ok(0);
-    }
-    if rest.is_empty() {
-        return Err(invalid());
-    }
-    let mut total: u128 = 0;
-    while !rest.is_empty() {
-        let int_len = rest.bytes().take_while(u8::is_ascii_digit).count();
-        let int_part = rest.get(..int_len).unwrap_or_default();
-        rest = rest.get(int_len..).unwrap_or_default();
-        let mut frac_part = "";
-        if let Some(r) = rest.strip_prefix('.') {
-            let n = r.bytes().take_while(u8::is_ascii_digit).count();
-            frac_part = r.get(..n).unwrap_or_default();
-            rest = r.get(n..).unwrap_or_default();
-        }
-        if int_part.is_empty() && frac_part.is_empty() {
-            return Err(invalid());
-        }
-        let unit_len = rest
-            .char_indices()
-            .find(|(_, c)| *c == '.' || c.is_ascii_digit())
-            .map_or(rest.len(), |(i, _)| i);
-        let unit = rest.get(..unit_len).unwrap_or_default();
-        rest = rest.get(unit_len..).unwrap_or_default();
-        if unit.is_empty() {
-            return Err(format!("time: missing unit in duration {quoted}"));
-        }
-        let scale: u128 = match unit {
-            "ns" => 1,
-            "us" | "µs" | "μs" => 1_000,
-            "ms" => 1_000_000,
-            "s" => 1_000_000_000,
-            "m" => 60_000_000_000,
-            "h" => 3_600_000_000_000,
-            _ => {
-                return Err(format!(
-                    "time: unknown unit {} in duration {quoted}",
-                    crate::strings::go_quote(unit)
-                ))
-            }
-        };
-        let whole: u128 = if int_part.is_empty() {
-            0
-        } else {
-            int_part.parse().map_err(|_| invalid())?
-        };
-        let mut v = whole.checked_mul(scale).ok_or_else(invalid)?;
-        if !frac_part.is_empty() {
-            let digits: String = frac_part.chars().take(30).collect();
-            let f: u128 = digits.parse().unwrap_or(0);
-            let denom = 10u128.pow(digits.len() as u32);
-            v += f * scale / denom;
-        }
-        total = total.checked_add(v).ok_or_else(invalid)?;
-        if total > (1u128 << 63) {
-            return Err(invalid());
-        }
-    }
-    if neg {
-        Ok((total as i128).wrapping_neg() as i64)
-    } else if total > i64::MAX as u128 {
-        Err(invalid())
-    } else {
-        Ok(total as i64)
     }
 }
 
@@ -1261,7 +1093,7 @@ pub(crate) fn register(m: &mut FuncMap) {
                 _ => GoTime::now(),
             };
             let since = saturating_duration(GoTime::now().nanos - t.nanos);
-            Ok(Value::string(duration_string(round_duration(
+            Ok(Value::string(format_duration(round_duration(
                 since,
                 1_000_000_000,
             ))))
@@ -1275,7 +1107,7 @@ pub(crate) fn register(m: &mut FuncMap) {
                 Value::Int64(i) => *i,
                 _ => 0,
             };
-            Ok(Value::string(duration_string(
+            Ok(Value::string(format_duration(
                 n.wrapping_mul(1_000_000_000),
             )))
         }),
@@ -1398,21 +1230,7 @@ mod tests {
     }
 
     #[test]
-    fn durations_print_and_parse_like_go() {
-        assert_eq!(duration_string(0), "0s");
-        assert_eq!(duration_string(90 * 1_000_000_000), "1m30s");
-        assert_eq!(duration_string(1_500), "1.5µs");
-        assert_eq!(duration_string(-3_723_500_000_000), "-1h2m3.5s");
-        assert_eq!(parse_duration("1h30m").unwrap(), 5_400_000_000_000);
-        assert_eq!(parse_duration("-1.5s").unwrap(), -1_500_000_000);
-        assert_eq!(
-            parse_duration("1").unwrap_err(),
-            "time: missing unit in duration \"1\""
-        );
-        assert_eq!(
-            parse_duration("1x").unwrap_err(),
-            "time: unknown unit \"x\" in duration \"1x\""
-        );
+    fn duration_round_keeps_the_largest_whole_unit() {
         assert_eq!(duration_round(3 * 86_400 * 1_000_000_000 + 5), "3d");
     }
 

@@ -262,7 +262,7 @@ fn invalid(c: u8, context: &str) -> String {
         b'\'' => "'\\''".to_string(),
         b'"' => "'\"'".to_string(),
         other => {
-            let quoted = crate::strings::go_quote(&char::from(other).to_string());
+            let quoted = gotemplate::go::strconv::quote(&char::from(other).to_string());
             let inner = quoted.get(1..quoted.len() - 1).unwrap_or_default();
             format!("'{inner}'")
         }

@@ -76,7 +76,7 @@ pub fn functions() -> FuncMap {
 #[cfg(test)]
 mod tests {
     /// Every name of sprig v3.2.3's `TxtFuncMap` (functions.go's genericMap).
-    const SPRIG_NAMES: &str = include_str!("../tests/oracle/names.txt");
+    const SPRIG_NAMES: &str = include_str!("../tests/names.txt");
 
     #[test]
     fn every_txt_func_map_name_is_defined() {

@@ -134,7 +134,7 @@ fn compile_for(pattern: &str, must: bool) -> Result<Regex, String> {
 
 fn backquote(s: &str) -> String {
     if s.contains('`') {
-        crate::strings::go_quote(s)
+        gotemplate::go::strconv::quote(s)
     } else {
         format!("`{s}`")
     }
@@ -258,6 +258,64 @@ fn perl_class(c: char) -> Option<&'static str> {
     })
 }
 
+/// Go's Unicode class at the start of `rest` (`\pL`, `\p{Greek}`,
+/// `\P{^Lu}`...): its length in chars and the same runes as a Rust class,
+/// from Go's own tables, so names Go does not know fail as in Go and the
+/// classes hold Go's runes, not those of a newer Unicode.
+fn unicode_class(rest: &[char]) -> Result<(usize, String), String> {
+    let mut negated = rest.get(1) == Some(&'P');
+    let (len, name): (usize, String) = match rest.get(2) {
+        Some('{') => match rest.iter().position(|&c| c == '}') {
+            Some(end) => (
+                end + 1,
+                rest.get(3..end).unwrap_or_default().iter().collect(),
+            ),
+            None => return Err(syntax_error("invalid character class range", rest)),
+        },
+        Some(c) => (3, c.to_string()),
+        None => (2, String::new()),
+    };
+    let name = match name.strip_prefix('^') {
+        Some(positive) => {
+            negated = !negated;
+            positive
+        }
+        None => &name,
+    };
+    let Some(ranges) = gotemplate::go::unicode::table(name) else {
+        return Err(syntax_error(
+            "invalid character class range",
+            rest.get(..len).unwrap_or_default(),
+        ));
+    };
+    Ok((len, rust_class(&ranges, negated)))
+}
+
+/// `[...]` (or `[^...]`) of inclusive rune ranges in Rust's syntax; valid
+/// inside a class too, where Rust reads it as a nested class.
+fn rust_class(ranges: &[(u32, u32)], negated: bool) -> String {
+    use std::fmt::Write as _;
+    if ranges.is_empty() {
+        // A set of no runes: the negation of every rune.
+        let all = r"\x{0}-\x{10FFFF}";
+        return if negated {
+            format!("[{all}]")
+        } else {
+            format!("[^{all}]")
+        };
+    }
+    let mut out = String::with_capacity(ranges.len() * 16 + 3);
+    out.push_str(if negated { "[^" } else { "[" });
+    for &(lo, hi) in ranges {
+        let _ = write!(out, "\\x{{{lo:X}}}");
+        if hi > lo {
+            let _ = write!(out, "-\\x{{{hi:X}}}");
+        }
+    }
+    out.push(']');
+    out
+}
+
 /// A Go counted repetition `{n}`, `{n,}`, `{n,m}` at the start of `rest`:
 /// its length in chars and its bounds.
 fn counted_repeat(rest: &[char]) -> Option<(usize, u64, Option<u64>)> {
@@ -301,6 +359,11 @@ fn translate(pattern: &str) -> Result<String, String> {
     while let Some(&c) = p.get(i) {
         if in_class {
             match c {
+                '\\' if matches!(p.get(i + 1), Some('p' | 'P')) => {
+                    let (len, class) = unicode_class(p.get(i..).unwrap_or_default())?;
+                    out.push_str(&class);
+                    i += len;
+                }
                 '\\' => {
                     match p.get(i + 1).copied().and_then(perl_class) {
                         Some(class) => out.push_str(class),
@@ -382,6 +445,12 @@ fn translate(pattern: &str) -> Result<String, String> {
                         out.push_str(&regex::escape(&ch.to_string()));
                     }
                     i = (end + 2).min(p.len().max(end));
+                    continue;
+                }
+                if matches!(next, Some('p' | 'P')) {
+                    let (len, class) = unicode_class(p.get(i..).unwrap_or_default())?;
+                    out.push_str(&class);
+                    i += len;
                     continue;
                 }
                 match next.and_then(perl_class) {
@@ -514,6 +583,35 @@ mod tests {
         assert_eq!(
             compile("a{1001}").unwrap_err(),
             "error parsing regexp: invalid repeat count: `{1001}`"
+        );
+    }
+
+    #[test]
+    fn unicode_classes_are_gos_scripts_and_categories() {
+        let found = |pattern: &str, text: &str| {
+            compile(pattern)
+                .unwrap()
+                .find(text)
+                .map(|m| m.as_str().to_string())
+        };
+        assert_eq!(found(r"\p{Han}+", "ab漢字cd").as_deref(), Some("漢字"));
+        assert_eq!(found(r"\p{Greek}+", "abγδε").as_deref(), Some("γδε"));
+        assert_eq!(found(r"\pL+", "1é2").as_deref(), Some("é"));
+        assert_eq!(found(r"\p{Lu}\PL", "aB1").as_deref(), Some("B1"));
+        assert_eq!(found(r"[^\p{^Lu}x]+", "abCDxE").as_deref(), Some("CD"));
+        assert_eq!(found(r"[\p{Nd}]+", "a٣4b").as_deref(), Some("٣4"));
+        assert_eq!(found(r"\p{Cs}", "a"), None);
+        assert_eq!(
+            compile(r"\p{Letter}").unwrap_err(),
+            "error parsing regexp: invalid character class range: `\\p{Letter}`"
+        );
+        assert_eq!(
+            compile(r"a\pX").unwrap_err(),
+            "error parsing regexp: invalid character class range: `\\pX`"
+        );
+        assert_eq!(
+            compile(r"\p{Greek").unwrap_err(),
+            "error parsing regexp: invalid character class range: `\\p{Greek`"
         );
     }
 

@@ -56,7 +56,7 @@ fn parse_segment(s: &str) -> Result<u64, String> {
     s.parse::<u64>().map_err(|_| {
         format!(
             "Error parsing version segment: strconv.ParseUint: parsing {}: value out of range",
-            crate::strings::go_quote(s)
+            gotemplate::go::strconv::quote(s)
         )
     })
 }

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use gotemplate::go::strconv;
 use gotemplate::{ElemType, FuncMap, Function, Param, Value};
 
 use crate::args::{self, check_size};
@@ -126,35 +127,18 @@ pub(crate) fn register(m: &mut FuncMap) {
     m.insert(
         "quote",
         Function::new(&[], Some(Any), |a| {
-            let parts: Vec<String> = a
-                .iter()
-                .filter(|v| !matches!(v, Value::Nil))
-                .map(|v| go_quote(&strval(v)))
-                .collect();
-            Ok(Value::string(parts.join(" ")))
+            Ok(join_present(a, |v| strconv::quote(&strval(v))))
         }),
     );
     m.insert(
         "squote",
         Function::new(&[], Some(Any), |a| {
-            let parts: Vec<String> = a
-                .iter()
-                .filter(|v| !matches!(v, Value::Nil))
-                .map(|v| format!("'{}'", sprint_v(v)))
-                .collect();
-            Ok(Value::string(parts.join(" ")))
+            Ok(join_present(a, |v| format!("'{}'", sprint_v(v))))
         }),
     );
     m.insert(
         "cat",
-        Function::new(&[], Some(Any), |a| {
-            let parts: Vec<String> = a
-                .iter()
-                .filter(|v| !matches!(v, Value::Nil))
-                .map(sprint_v)
-                .collect();
-            Ok(Value::string(parts.join(" ")))
-        }),
+        Function::new(&[], Some(Any), |a| Ok(join_present(a, sprint_v))),
     );
     m.insert(
         "indent",
@@ -618,45 +602,15 @@ fn wrap_custom(s: &str, width: i64, newline: &str, wrap_long: bool) -> String {
     crate::args::go_lossy(&out)
 }
 
-/// Go's `strconv.Quote` (`%q` of a string).
-pub(crate) fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if is_go_printable(c) => out.push(c),
-            c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push_str(&format!("\\U{:08x}", c as u32)),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// An approximation of Go's `strconv.IsPrint`: letters, marks, numbers,
-/// punctuation, symbols and the ASCII space.
-fn is_go_printable(c: char) -> bool {
-    if c == ' ' {
-        return true;
-    }
-    if c.is_control() || c.is_whitespace() {
-        return false;
-    }
-    let u = c as u32;
-    // Format characters and non-characters Go refuses.
-    !matches!(u, 0xAD | 0x600..=0x605 | 0x61C | 0x6DD | 0x70F | 0x180E | 0x200B..=0x200F
-        | 0x202A..=0x202E | 0x2060..=0x206F | 0xFEFF | 0xFFF9..=0xFFFB | 0xFFFE | 0xFFFF
-        | 0xE000..=0xF8FF | 0xF0000..=0x10FFFF)
+/// sprig's `quote`/`squote`/`cat`: each non-nil argument shown by `show`,
+/// joined with spaces.
+fn join_present(args: &[Value], show: impl Fn(&Value) -> String) -> Value {
+    let parts: Vec<String> = args
+        .iter()
+        .filter(|v| !matches!(v, Value::Nil))
+        .map(show)
+        .collect();
+    Value::string(parts.join(" "))
 }
 
 // ---- xstrings case conversion ----
@@ -927,11 +881,6 @@ mod tests {
         assert_eq!(go_split("abc", "", -1), vec!["a", "b", "c"]);
         assert_eq!(go_split("abc", "", 2), vec!["a", "bc"]);
         assert!(go_split("abc", ",", 0).is_empty());
-    }
-
-    #[test]
-    fn quote_escapes_like_strconv() {
-        assert_eq!(go_quote("a\"b\n\u{1}é"), "\"a\\\"b\\n\\x01é\"");
     }
 
     #[test]

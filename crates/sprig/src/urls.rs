@@ -7,7 +7,7 @@ use std::sync::Arc;
 use gotemplate::{FuncMap, Function, Param, Value};
 
 use crate::args;
-use crate::strings::go_quote;
+use gotemplate::go::strconv::quote;
 
 /// Registers `urlParse` and `urlJoin`.
 pub(crate) fn register(m: &mut FuncMap) {
@@ -155,7 +155,7 @@ fn unhex(c: u8) -> u8 {
 }
 
 fn escape_error(s: &[u8]) -> String {
-    format!("invalid URL escape {}", go_quote(&crate::args::go_lossy(s)))
+    format!("invalid URL escape {}", quote(&crate::args::go_lossy(s)))
 }
 
 /// Go's `unescape`.
@@ -193,7 +193,7 @@ fn unescape(s: &str, mode: Mode) -> Result<String, String> {
                 if matches!(mode, Mode::Host | Mode::Zone) && c < 0x80 && should_escape(c, mode) {
                     return Err(format!(
                         "invalid character {} in host name",
-                        go_quote(&char::from(c).to_string())
+                        quote(&char::from(c).to_string())
                     ));
                 }
                 i += 1;
@@ -267,11 +267,11 @@ fn valid_userinfo(s: &str) -> bool {
 /// Go's `url.Parse`, with its `parse "URL": reason` errors.
 fn parse(raw: &str) -> Result<GoUrl, String> {
     let (u, frag) = raw.split_once('#').unwrap_or((raw, ""));
-    let mut url = parse_no_fragment(u).map_err(|e| format!("parse {}: {e}", go_quote(u)))?;
+    let mut url = parse_no_fragment(u).map_err(|e| format!("parse {}: {e}", quote(u)))?;
     if frag.is_empty() {
         return Ok(url);
     }
-    let f = unescape(frag, Mode::Fragment).map_err(|e| format!("parse {}: {e}", go_quote(raw)))?;
+    let f = unescape(frag, Mode::Fragment).map_err(|e| format!("parse {}: {e}", quote(raw)))?;
     url.raw_fragment = if escape(&f, Mode::Fragment) == frag {
         String::new()
     } else {
@@ -393,7 +393,7 @@ fn parse_host(host: &str) -> Result<String, String> {
         };
         let colon_port = host.get(i + 1..).unwrap_or_default();
         if !valid_optional_port(colon_port) {
-            return Err(format!("invalid port {} after host", go_quote(colon_port)));
+            return Err(format!("invalid port {} after host", quote(colon_port)));
         }
         if let Some(zone) = host.get(..i).and_then(|h| h.find("%25")) {
             let h1 = unescape(host.get(..zone).unwrap_or_default(), Mode::Host)?;
@@ -404,7 +404,7 @@ fn parse_host(host: &str) -> Result<String, String> {
     } else if let Some(i) = host.rfind(':') {
         let colon_port = host.get(i..).unwrap_or_default();
         if !valid_optional_port(colon_port) {
-            return Err(format!("invalid port {} after host", go_quote(colon_port)));
+            return Err(format!("invalid port {} after host", quote(colon_port)));
         }
     }
     unescape(host, Mode::Host)

@@ -143,20 +143,18 @@ fn fmt_e(out: &mut String, d: &Decimal, prec: i32, verb: char) {
         }
     }
     out.push(if verb == 'E' { 'E' } else { 'e' });
-    let mut exp = d.dp - 1;
-    if d.digits.is_empty() {
-        exp = 0;
-    }
-    if exp < 0 {
-        out.push('-');
-        exp = -exp;
-    } else {
-        out.push('+');
-    }
-    if exp < 10 {
+    let exp = if d.digits.is_empty() { 0 } else { d.dp - 1 };
+    push_exponent(out, exp);
+}
+
+/// A signed exponent of at least two digits, as `%e` and `%x` print it.
+fn push_exponent(out: &mut String, exp: i32) {
+    out.push(if exp < 0 { '-' } else { '+' });
+    let magnitude = exp.unsigned_abs();
+    if magnitude < 10 {
         out.push('0');
     }
-    out.push_str(&exp.to_string());
+    out.push_str(&magnitude.to_string());
 }
 
 /// `ddd.ddd`
@@ -261,14 +259,5 @@ fn fmt_hex(out: &mut String, x: f64, prec: i32, verb: char) {
         }
     }
     out.push(if verb == 'X' { 'P' } else { 'p' });
-    if exp < 0 {
-        out.push('-');
-        exp = -exp;
-    } else {
-        out.push('+');
-    }
-    if exp < 10 {
-        out.push('0');
-    }
-    out.push_str(&exp.to_string());
+    push_exponent(out, exp);
 }
