@@ -13,12 +13,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the CSI Identity and Node services on a unix socket.
+    /// Serve the CSI Identity, Controller and Node services on a unix socket.
     Serve(cli::serve::Args),
     /// Render offline the files a pod would get, from manifests and volume attributes.
     Render(cli::render::Args),
     /// Render a raw Go template with JSON data (or a batch of cases).
     Template(cli::template::Args),
+    /// Check ConnectorClass files: templates, file names, params, a sample render.
+    Lint(cli::lint::Args),
     /// Measure publish/unpublish latency, throughput and memory against the syscall floor.
     Bench(cli::bench::Args),
 }
@@ -30,6 +32,7 @@ fn main() -> std::process::ExitCode {
         Command::Render(args) => cli::render::run(args),
         Command::Template(args) => cli::template::run(args),
         Command::Bench(args) => cli::bench::run(args),
+        Command::Lint(args) => cli::lint::run(args),
     };
     match result {
         Ok(code) => code,

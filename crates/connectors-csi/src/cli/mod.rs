@@ -1,6 +1,7 @@
 //! The subcommands: each parses its flags and calls into the library modules.
 
 pub mod bench;
+pub mod lint;
 pub mod render;
 pub mod serve;
 pub mod template;
