@@ -20,7 +20,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use support::driver::quickstart;
@@ -88,18 +88,32 @@ fn wait_for_socket(socket: &Path) {
 }
 
 /// Runs the suite; the mount and staging directories must not exist yet.
-fn run_sanity(binary: &Path, dir: &Path, run: &str, ginkgo: &[&str]) -> Output {
-    Command::new(binary)
-        .arg("--csi.endpoint")
-        .arg(socket(dir))
-        .arg("--csi.mountdir")
-        .arg(dir.join(format!("{run}-mount")))
-        .arg("--csi.stagingdir")
-        .arg(dir.join(format!("{run}-staging")))
-        .arg("--ginkgo.no-color")
-        .args(ginkgo)
-        .output()
-        .unwrap()
+///
+/// csi-sanity's own client waits for its connection to change state after
+/// reading the state, so a connection that is ready before the first read
+/// times out after a minute ("Connection timed out") however well the
+/// driver answers. Such a run is tried once more.
+fn run_sanity(binary: &Path, dir: &Path, run: &str, ginkgo: &[&str]) -> String {
+    let once = |attempt: &str| {
+        let output = Command::new(binary)
+            .arg("--csi.endpoint")
+            .arg(socket(dir))
+            .arg("--csi.mountdir")
+            .arg(dir.join(format!("{run}{attempt}-mount")))
+            .arg("--csi.stagingdir")
+            .arg(dir.join(format!("{run}{attempt}-staging")))
+            .arg("--ginkgo.no-color")
+            .args(ginkgo)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let text = once("");
+    if !text.contains("Connection timed out") {
+        return text;
+    }
+    eprintln!("csi-sanity's client timed out connecting (its own race): running {run} again");
+    once("-again")
 }
 
 /// Ginkgo's summary line: `SUCCESS! -- 10 Passed | 0 Failed | 1 Pending | 81 Skipped`.
@@ -107,7 +121,6 @@ fn run_sanity(binary: &Path, dir: &Path, run: &str, ginkgo: &[&str]) -> Output {
 struct Summary {
     passed: u32,
     failed: u32,
-    skipped: u32,
 }
 
 fn summary(output: &str) -> Summary {
@@ -123,7 +136,6 @@ fn summary(output: &str) -> Summary {
     Summary {
         passed: count("Passed"),
         failed: count("Failed"),
-        skipped: count("Skipped"),
     }
 }
 
@@ -137,16 +149,14 @@ fn csi_sanity_passes_with_no_failed_spec() {
     let _driver = serve(dir.path());
     wait_for_socket(&socket(dir.path()));
 
-    let suite = run_sanity(&binary, dir.path(), "suite", &["--ginkgo.skip", SKIPPED]);
-    let text = String::from_utf8_lossy(&suite.stdout).into_owned();
+    let text = run_sanity(&binary, dir.path(), "suite", &["--ginkgo.skip", SKIPPED]);
     let counted = summary(&text);
     assert_eq!(counted.failed, 0, "{text}");
-    assert!(suite.status.success(), "{text}");
+    assert!(text.contains("SUCCESS!"), "{text}");
     // Identity (3) and the Node specs that need no controller (7) ran.
     assert!(counted.passed >= 10, "{counted:?}\n{text}");
 
-    let skipped = run_sanity(&binary, dir.path(), "skipped", &["--ginkgo.focus", SKIPPED]);
-    let text = String::from_utf8_lossy(&skipped.stdout).into_owned();
+    let text = run_sanity(&binary, dir.path(), "skipped", &["--ginkgo.focus", SKIPPED]);
     assert_eq!(summary(&text).failed, 6, "{text}");
     for reason in KNOWN_FAILURES {
         assert!(text.contains(reason), "{reason:?} missing:\n{text}");
