@@ -13,12 +13,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the CSI Identity and Node services on a unix socket.
+    /// Serve the CSI Identity, Controller and Node services on a unix socket.
     Serve(cli::serve::Args),
     /// Render offline the files a pod would get, from manifests and volume attributes.
     Render(cli::render::Args),
     /// Render a raw Go template with JSON data (or a batch of cases).
     Template(cli::template::Args),
+    /// Check ConnectorClass files: templates, file names, params, a sample render.
+    Lint(cli::lint::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -27,6 +29,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => cli::serve::run(args),
         Command::Render(args) => cli::render::run(args),
         Command::Template(args) => cli::template::run(args),
+        Command::Lint(args) => cli::lint::run(args),
     };
     match result {
         Ok(code) => code,

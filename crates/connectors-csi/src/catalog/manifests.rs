@@ -129,7 +129,9 @@ fn configmap_data(json: &Json) -> Result<BTreeMap<String, String>, String> {
         .map_err(|err| format!("ConfigMap {BUILTIN_OVERRIDES_CONFIGMAP:?}: data: {err}"))
 }
 
-fn manifest_files(path: &Path) -> Result<Vec<PathBuf>, ManifestError> {
+/// `path` itself, or the `.yaml`/`.yml`/`.json` files of the directory
+/// `path`, in name order.
+pub fn manifest_files(path: &Path) -> Result<Vec<PathBuf>, ManifestError> {
     let read_error = |source| ManifestError::Read {
         path: path.to_owned(),
         source,

@@ -1,9 +1,10 @@
 //! The CSI gRPC services: thin adapters between proto messages and the domain.
 //!
 //! [`identity`] and [`node`] each check a request, call the
-//! [`Publisher`](crate::publish::Publisher) and map its error; [`status`] is
-//! the one place errors become gRPC codes; [`serve`] runs both services on a
-//! bound unix socket until told to stop.
+//! [`Publisher`](crate::publish::Publisher) and map its error; [`controller`]
+//! only answers ControllerGetCapabilities; [`status`] is the one place errors
+//! become gRPC codes; [`serve`] runs the services on a bound unix socket
+//! until told to stop.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -12,11 +13,13 @@ use tokio_stream::wrappers::UnixListenerStream;
 
 use crate::publish::Publisher;
 
+pub(crate) mod controller;
 pub(crate) mod identity;
 pub(crate) mod node;
 mod proto_debug;
 pub(crate) mod status;
 
+pub(crate) use controller::ControllerService;
 pub(crate) use identity::IdentityService;
 pub(crate) use node::NodeService;
 
@@ -36,7 +39,7 @@ pub struct Driver {
     pub driver_name: String,
 }
 
-/// Serves Identity and Node on `listener` until `shutdown` completes; calls
+/// Serves Identity, Controller and Node on `listener` until `shutdown` completes; calls
 /// in flight finish first. Tests bind a temporary socket and pass it here.
 pub async fn serve(
     listener: tokio::net::UnixListener,
@@ -47,6 +50,9 @@ pub async fn serve(
     let node = NodeService::new(driver.node_id, driver.publisher);
     tonic::transport::Server::builder()
         .add_service(proto::identity_server::IdentityServer::new(identity))
+        .add_service(proto::controller_server::ControllerServer::new(
+            ControllerService,
+        ))
         .add_service(proto::node_server::NodeServer::new(node))
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
         .await

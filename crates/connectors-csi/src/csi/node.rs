@@ -19,6 +19,7 @@ use super::proto::{
     NodeUnstageVolumeResponse,
 };
 use super::status::{code_name, code_of};
+use crate::mount::MountOptions;
 use crate::publish::{PublishError, PublishOutcome, PublishRequest, Publisher};
 use crate::telemetry::Operation;
 
@@ -58,8 +59,8 @@ fn publish_request(request: NodePublishVolumeRequest) -> Result<PublishRequest, 
     let capability = request
         .volume_capability
         .ok_or_else(|| invalid("volume_capability", "missing"))?;
-    match capability.access_type {
-        Some(AccessType::Mount(_)) => {}
+    let mount = match capability.access_type {
+        Some(AccessType::Mount(mount)) => mount,
         Some(AccessType::Block(_)) => {
             return Err(invalid(
                 "volume_capability",
@@ -67,7 +68,8 @@ fn publish_request(request: NodePublishVolumeRequest) -> Result<PublishRequest, 
             ))
         }
         None => return Err(invalid("volume_capability", "access type missing")),
-    }
+    };
+    let mount_options = MountOptions::from_flags(&mount.mount_flags)?;
     if !request.readonly {
         return Err(invalid(
             "readonly",
@@ -79,6 +81,7 @@ fn publish_request(request: NodePublishVolumeRequest) -> Result<PublishRequest, 
         target_path: PathBuf::from(request.target_path),
         volume_context: request.volume_context,
         secrets: request.secrets,
+        mount_options,
     })
 }
 
@@ -238,5 +241,36 @@ mod tests {
         let mut r = request();
         r.readonly = false;
         assert_eq!(field_of(r), "readonly");
+    }
+
+    fn with_flags(flags: &[&str]) -> NodePublishVolumeRequest {
+        let mut r = request();
+        r.volume_capability = Some(VolumeCapability {
+            access_type: Some(AccessType::Mount(MountVolume {
+                mount_flags: flags.iter().map(|f| (*f).to_owned()).collect(),
+                ..Default::default()
+            })),
+            access_mode: None,
+        });
+        r
+    }
+
+    #[test]
+    fn kubelets_selinux_mount_flag_reaches_the_publish_request() {
+        let checked = publish_request(with_flags(&[
+            r#"context="system_u:object_r:container_file_t:s0:c1,c2""#,
+        ]))
+        .unwrap();
+        assert_eq!(
+            checked.mount_options.to_string(),
+            r#"context="system_u:object_r:container_file_t:s0:c1,c2""#
+        );
+    }
+
+    #[test]
+    fn a_mount_flag_the_tmpfs_cannot_take_is_invalid_and_named() {
+        let err = publish_request(with_flags(&["exec"])).unwrap_err();
+        assert_eq!(code_of(&err), tonic::Code::InvalidArgument);
+        assert!(err.to_string().contains("\"exec\""), "{err}");
     }
 }

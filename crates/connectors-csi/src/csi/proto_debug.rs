@@ -1,10 +1,17 @@
 //! Debug for the requests that carry `secrets`: kubelet may put
-//! service-account tokens there, so only the keys are shown.
+//! service-account tokens there, so only the keys are shown; the Controller
+//! requests, which this plugin never reads, show only their name.
 
 use std::collections::HashMap;
 use std::fmt;
 
-use super::proto::{NodeExpandVolumeRequest, NodePublishVolumeRequest, NodeStageVolumeRequest};
+use super::proto::{
+    ControllerExpandVolumeRequest, ControllerModifyVolumeRequest, ControllerPublishVolumeRequest,
+    ControllerUnpublishVolumeRequest, CreateSnapshotRequest, CreateVolumeRequest,
+    DeleteSnapshotRequest, DeleteVolumeRequest, GetSnapshotRequest, ListSnapshotsRequest,
+    NodeExpandVolumeRequest, NodePublishVolumeRequest, NodeStageVolumeRequest,
+    ValidateVolumeCapabilitiesRequest,
+};
 
 /// Shows a secrets map as its sorted keys.
 struct SecretKeys<'a>(&'a HashMap<String, String>);
@@ -50,6 +57,31 @@ impl fmt::Debug for NodeExpandVolumeRequest {
     }
 }
 
+/// `Name { .. }`: nothing of the request, secrets or not.
+macro_rules! debug_by_name {
+    ($($request:ident),+ $(,)?) => {$(
+        impl fmt::Debug for $request {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($request)).finish_non_exhaustive()
+            }
+        }
+    )+};
+}
+
+debug_by_name!(
+    CreateVolumeRequest,
+    DeleteVolumeRequest,
+    ControllerPublishVolumeRequest,
+    ControllerUnpublishVolumeRequest,
+    ValidateVolumeCapabilitiesRequest,
+    ControllerModifyVolumeRequest,
+    CreateSnapshotRequest,
+    DeleteSnapshotRequest,
+    ListSnapshotsRequest,
+    GetSnapshotRequest,
+    ControllerExpandVolumeRequest,
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,5 +103,16 @@ mod tests {
         let shown = format!("{request:?}");
         assert!(!shown.contains("s3cr3t"), "{shown}");
         assert!(shown.contains("serviceAccount.tokens"), "{shown}");
+    }
+
+    #[test]
+    fn controller_request_debug_shows_no_secret() {
+        let request = CreateVolumeRequest {
+            name: "vol".into(),
+            secrets: HashMap::from([("password".to_owned(), "s3cr3t".to_owned())]),
+            ..Default::default()
+        };
+        let shown = format!("{request:?}");
+        assert_eq!(shown, "CreateVolumeRequest { .. }");
     }
 }

@@ -20,7 +20,9 @@ impl From<PublishError> for Status {
 /// refusal, a retryable outage, a size bound, or the node's own failure.
 pub(crate) fn code_of(err: &PublishError) -> Code {
     match err {
-        PublishError::InvalidRequest { .. } | PublishError::Attributes(_) => Code::InvalidArgument,
+        PublishError::InvalidRequest { .. }
+        | PublishError::MountFlag(_)
+        | PublishError::Attributes(_) => Code::InvalidArgument,
         PublishError::Catalog(err) => catalog_code(err),
         PublishError::Access(err) => access_code(err),
         PublishError::Token(err) => token_code(err),

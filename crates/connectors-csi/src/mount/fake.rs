@@ -8,12 +8,14 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use super::Mounter;
+use super::{tmpfs, MountOptions, Mounter};
 
 #[derive(Debug, Default)]
 pub struct RecordingMounter {
     /// Mounted targets and whether each is read-only.
     mounts: Mutex<BTreeMap<PathBuf, bool>>,
+    /// The data the system mounter would have passed, by target.
+    data: Mutex<BTreeMap<PathBuf, String>>,
     calls: Mutex<Vec<String>>,
     fail_mount: AtomicBool,
 }
@@ -27,6 +29,12 @@ impl RecordingMounter {
     /// `Some(read_only)` when `target` is mounted.
     pub fn read_only(&self, target: &Path) -> Option<bool> {
         self.mounts.lock().ok()?.get(target).copied()
+    }
+
+    /// The mount data of the last mount at `target`, exactly as the
+    /// system mounter would pass it to the kernel.
+    pub fn mount_data(&self, target: &Path) -> Option<String> {
+        self.data.lock().ok()?.get(target).cloned()
     }
 
     /// Makes the next `mount_tmpfs` fail, as a full or forbidden mount would.
@@ -50,10 +58,18 @@ impl RecordingMounter {
 }
 
 impl Mounter for RecordingMounter {
-    fn mount_tmpfs(&self, target: &Path, _size_bytes: u64) -> io::Result<()> {
+    fn mount_tmpfs(
+        &self,
+        target: &Path,
+        size_bytes: u64,
+        options: &MountOptions,
+    ) -> io::Result<()> {
         self.record(format!("mount {}", target.display()));
         if self.fail_mount.swap(false, Ordering::SeqCst) {
             return Err(io::Error::from(io::ErrorKind::PermissionDenied));
+        }
+        if let Ok(mut data) = self.data.lock() {
+            data.insert(target.to_owned(), tmpfs::mount_data(size_bytes, options));
         }
         self.with_mounts(|m| m.insert(target.to_owned(), false))?;
         Ok(())

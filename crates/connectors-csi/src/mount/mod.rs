@@ -14,19 +14,22 @@ use crate::render::FilePlan;
 pub(crate) mod atomic;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fake;
+pub mod options;
 pub mod state;
 pub(crate) mod tmpfs;
 
 #[cfg(any(test, feature = "test-util"))]
 pub use fake::RecordingMounter;
+pub use options::{MountFlagError, MountOptions};
 pub use state::{StateError, StateStore, VolumeState};
 pub use tmpfs::SystemMounter;
 
 /// The mount operations a volume needs; a seam so tests run without root.
 pub trait Mounter: Send + Sync {
     /// Mounts a fresh, writable tmpfs of `size_bytes` at `target`
-    /// (`nosuid,nodev,noexec`).
-    fn mount_tmpfs(&self, target: &Path, size_bytes: u64) -> io::Result<()>;
+    /// (`nosuid,nodev,noexec`), labelled as `options` say.
+    fn mount_tmpfs(&self, target: &Path, size_bytes: u64, options: &MountOptions)
+        -> io::Result<()>;
     /// Changes the mount at `target` to read-only or back to writable.
     fn remount(&self, target: &Path, size_bytes: u64, read_only: bool) -> io::Result<()>;
     fn unmount(&self, target: &Path) -> io::Result<()>;
@@ -104,12 +107,17 @@ impl VolumeDirs {
 
     /// First publish: tmpfs at `target`, files, read-only. On failure the
     /// target is unmounted and removed again, so nothing is left behind.
-    pub fn create(&self, target: &Path, plan: &FilePlan) -> Result<String, MountError> {
+    pub fn create(
+        &self,
+        target: &Path,
+        plan: &FilePlan,
+        options: &MountOptions,
+    ) -> Result<String, MountError> {
         std::fs::create_dir_all(target).map_err(|source| MountError::CreateTarget {
             path: target.to_owned(),
             source,
         })?;
-        if let Err(source) = self.mounter.mount_tmpfs(target, self.tmpfs_bytes) {
+        if let Err(source) = self.mounter.mount_tmpfs(target, self.tmpfs_bytes, options) {
             let _ = std::fs::remove_dir(target);
             return Err(MountError::Mount {
                 path: target.to_owned(),
@@ -222,7 +230,8 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let target = tmp.path().join("target");
         let (dirs, mounter) = dirs();
-        dirs.create(&target, &plan(&[("a", "1")])).unwrap();
+        dirs.create(&target, &plan(&[("a", "1")]), &MountOptions::default())
+            .unwrap();
         assert_eq!(std::fs::read_to_string(target.join("a")).unwrap(), "1");
         assert_eq!(
             mounter.calls(),
@@ -239,7 +248,8 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let target = tmp.path().join("target");
         let (dirs, mounter) = dirs();
-        dirs.create(&target, &plan(&[("a", "1")])).unwrap();
+        dirs.create(&target, &plan(&[("a", "1")]), &MountOptions::default())
+            .unwrap();
         dirs.update(&target, &plan(&[("a", "2")])).unwrap();
         assert_eq!(std::fs::read_to_string(target.join("a")).unwrap(), "2");
         let calls = mounter.calls();
@@ -259,7 +269,7 @@ mod tests {
         let (dirs, mounter) = dirs();
         mounter.fail_next_mount();
         assert!(matches!(
-            dirs.create(&target, &plan(&[("a", "1")])),
+            dirs.create(&target, &plan(&[("a", "1")]), &MountOptions::default()),
             Err(MountError::Mount { .. })
         ));
         assert!(!target.exists());
@@ -270,7 +280,8 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let target = tmp.path().join("target");
         let (dirs, mounter) = dirs();
-        dirs.create(&target, &plan(&[("a", "1")])).unwrap();
+        dirs.create(&target, &plan(&[("a", "1")]), &MountOptions::default())
+            .unwrap();
         dirs.remove(&target).unwrap();
         assert!(!target.exists());
         assert_eq!(mounter.read_only(&target), None);
@@ -282,7 +293,11 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let target = tmp.path().join("pod").join("vol");
         let dirs = VolumeDirs::new(Arc::new(SystemMounter), 1 << 20);
-        let first = match dirs.create(&target, &plan(&[("a", "1"), ("b", "2")])) {
+        let first = match dirs.create(
+            &target,
+            &plan(&[("a", "1"), ("b", "2")]),
+            &MountOptions::default(),
+        ) {
             Ok(generation) => generation,
             Err(MountError::Mount { source, .. }) if not_root(&source) => return,
             Err(err) => panic!("{err}"),
@@ -306,7 +321,7 @@ mod tests {
         let target = tmp.path().join("vol");
         let dirs = VolumeDirs::new(Arc::new(SystemMounter), 64 * 1024);
         let big = "x".repeat(256 * 1024);
-        match dirs.create(&target, &plan(&[("big", &big)])) {
+        match dirs.create(&target, &plan(&[("big", &big)]), &MountOptions::default()) {
             Err(MountError::Write { source, .. }) => {
                 assert_eq!(source.raw_os_error(), Some(28), "ENOSPC expected: {source}");
             }
@@ -322,7 +337,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let target = tmp.path().join("vol");
         let dirs = VolumeDirs::new(Arc::new(SystemMounter), 64 * 1024);
-        match dirs.create(&target, &plan(&[("a", "old")])) {
+        match dirs.create(&target, &plan(&[("a", "old")]), &MountOptions::default()) {
             Ok(_) => {}
             Err(MountError::Mount { source, .. }) if not_root(&source) => return,
             Err(err) => panic!("{err}"),

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use rustix::mount::{MountFlags, UnmountFlags};
 
-use super::Mounter;
+use super::{MountOptions, Mounter};
 
 /// What every volume mount carries: the files are data, never programs.
 const SAFE_FLAGS: MountFlags = MountFlags::NOSUID
@@ -22,9 +22,26 @@ fn tmpfs_options(size_bytes: u64) -> String {
     format!("size={size_bytes},mode=0755")
 }
 
+/// The data of a volume's first mount: the fixed tmpfs options, then the
+/// labels kubelet asked for. Remounts leave the labels out: SELinux refuses
+/// to change them on a mounted filesystem and keeps them as they are.
+pub fn mount_data(size_bytes: u64, options: &MountOptions) -> String {
+    let mut data = tmpfs_options(size_bytes);
+    for option in options.data() {
+        data.push(',');
+        data.push_str(&option);
+    }
+    data
+}
+
 impl Mounter for SystemMounter {
-    fn mount_tmpfs(&self, target: &Path, size_bytes: u64) -> io::Result<()> {
-        let options = std::ffi::CString::new(tmpfs_options(size_bytes))
+    fn mount_tmpfs(
+        &self,
+        target: &Path,
+        size_bytes: u64,
+        options: &MountOptions,
+    ) -> io::Result<()> {
+        let options = std::ffi::CString::new(mount_data(size_bytes, options))
             .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err))?;
         rustix::mount::mount(
             "connectors-csi",
@@ -162,9 +179,23 @@ mod tests {
         assert_eq!(tmpfs_options(4096), "size=4096,mode=0755");
     }
 
+    #[test]
+    fn selinux_labels_follow_the_fixed_options_in_the_mount_data() {
+        let flags = [r#"context="system_u:object_r:container_file_t:s0:c1,c2""#.to_owned()];
+        let options = MountOptions::from_flags(&flags).unwrap();
+        assert_eq!(
+            mount_data(4096, &options),
+            r#"size=4096,mode=0755,context="system_u:object_r:container_file_t:s0:c1,c2""#
+        );
+        assert_eq!(
+            mount_data(4096, &MountOptions::default()),
+            "size=4096,mode=0755"
+        );
+    }
+
     /// Real mounts need root (see [`crate::mount::not_root`]).
     fn mount_or_skip(target: &Path) -> bool {
-        match SystemMounter.mount_tmpfs(target, 1 << 20) {
+        match SystemMounter.mount_tmpfs(target, 1 << 20, &MountOptions::default()) {
             Ok(()) => true,
             Err(err) if crate::mount::not_root(&err) => false,
             Err(err) => panic!("mount failed: {err}"),

@@ -12,7 +12,9 @@ use std::time::SystemTime;
 
 use crate::access::{Access, AccessError};
 use crate::catalog::{Catalog, CatalogError};
-use crate::mount::{MountError, StateError, StateStore, VolumeDirs, VolumeState};
+use crate::mount::{
+    MountError, MountFlagError, MountOptions, StateError, StateStore, VolumeDirs, VolumeState,
+};
 use crate::render::{FilePlan, RenderError, Renderer};
 use crate::telemetry::{Metrics, Operation};
 use crate::tokens::{Token, TokenError, Tokens};
@@ -45,6 +47,8 @@ pub struct PublishRequest {
     pub volume_context: HashMap<String, String>,
     /// May hold kubelet's tokens: never logged, never stored.
     pub secrets: HashMap<String, String>,
+    /// Applied when the tmpfs is first mounted.
+    pub mount_options: MountOptions,
 }
 
 impl std::fmt::Debug for PublishRequest {
@@ -54,6 +58,7 @@ impl std::fmt::Debug for PublishRequest {
             .field("target_path", &self.target_path)
             .field("volume_context_keys", &self.volume_context.keys())
             .field("secrets_keys", &self.secrets.keys())
+            .field("mount_options", &self.mount_options)
             .finish()
     }
 }
@@ -78,6 +83,8 @@ pub enum PublishError {
         field: &'static str,
         problem: &'static str,
     },
+    #[error(transparent)]
+    MountFlag(#[from] MountFlagError),
     #[error(transparent)]
     Attributes(#[from] AttributeError),
     #[error(transparent)]
@@ -142,7 +149,9 @@ impl Publisher {
             .tokens
             .from_kubelet(&request.secrets, &request.volume_context)?;
         let rendered = self.render(&request.volume_context, kubelet).await?;
-        let generation = self.create(&request.target_path, rendered.plan).await?;
+        let generation = self
+            .create(&request.target_path, rendered.plan, &request.mount_options)
+            .await?;
         let state = VolumeState::new(
             &request.volume_id,
             &request.target_path,
@@ -298,10 +307,16 @@ impl Publisher {
         blocking(move || volumes.is_mounted(&target)).await
     }
 
-    async fn create(&self, target: &Path, plan: FilePlan) -> Result<String, PublishError> {
+    async fn create(
+        &self,
+        target: &Path,
+        plan: FilePlan,
+        options: &MountOptions,
+    ) -> Result<String, PublishError> {
         let volumes = self.parts.volumes.clone();
         let target = target.to_owned();
-        blocking(move || volumes.create(&target, &plan)).await
+        let options = options.clone();
+        blocking(move || volumes.create(&target, &plan, &options)).await
     }
 
     async fn update(&self, target: &Path, plan: FilePlan) -> Result<String, PublishError> {

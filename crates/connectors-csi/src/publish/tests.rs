@@ -76,6 +76,7 @@ impl Fixture {
                 ("csi.storage.k8s.io/pod.name".to_owned(), "pod".to_owned()),
             ]),
             secrets: HashMap::new(),
+            mount_options: MountOptions::default(),
         }
     }
 
