@@ -109,7 +109,10 @@ fn every_object_is_valid_for_the_oldest_and_newest_supported_kubernetes() {
     };
     let dir = tempfile::tempdir().unwrap();
     for version in [OLDEST, NEWEST] {
-        let mut files = vec![manifests_path()];
+        let mut files = vec![
+            manifests_path(),
+            repo_root().join("deploy/examples/quickstart-pod.yaml"),
+        ];
         for (name, sets) in [("defaults", &[][..]), ("every-option", EVERY_OPTION)] {
             let path = dir.path().join(format!("{name}-{version}.yaml"));
             std::fs::write(&path, helm_template(&helm, version, sets)).unwrap();

@@ -203,3 +203,25 @@ fn the_daemonset_runs_on_linux_nodes_in_a_namespace_that_admits_it() {
     );
     assert_eq!(daemonset["spec"]["updateStrategy"]["type"], "RollingUpdate");
 }
+
+#[test]
+fn the_example_pod_mounts_the_quick_start_volume() {
+    let example = std::fs::read_to_string(repo_root().join("deploy/examples/quickstart-pod.yaml"))
+        .expect("deploy/examples/quickstart-pod.yaml");
+    let objects = documents(&example);
+    let pod = object(&objects, "Pod");
+    let volume = &pod["spec"]["volumes"][0]["csi"];
+    assert_eq!(volume["driver"], "connectors-csi");
+    assert_eq!(volume["readOnly"], json!(true));
+    let quickstart = std::fs::read_to_string(
+        repo_root().join("crates/connectors-csi/examples/quickstart/volume-attributes.yaml"),
+    )
+    .unwrap();
+    assert_eq!(volume["volumeAttributes"], documents(&quickstart)[0]);
+    // The driver checks that the pod's service account may get the connector.
+    let role = object(&objects, "Role");
+    assert_eq!(role["rules"][0]["resources"], json!(["connectors"]));
+    assert_eq!(role["rules"][0]["verbs"], json!(["get"]));
+    let subject = &object(&objects, "RoleBinding")["subjects"][0];
+    assert_eq!(subject["name"], pod["spec"]["serviceAccountName"]);
+}
