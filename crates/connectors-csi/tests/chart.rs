@@ -22,6 +22,31 @@ fn preamble_before_rendering<'a>(manifests: &'a str, rendered: &str) -> Option<&
     manifests.trim_end().strip_suffix(rendered.trim_end())
 }
 
+/// Also the one test whose output nextest shows on success
+/// (`.config/nextest.toml`): a missing checker is never silent.
+#[test]
+fn the_checkers_are_installed_and_know_the_supported_kubernetes_versions() {
+    let (Some(helm), Some(validate)) = (tools::tool("helm"), tools::tool("kubernetes-validate"))
+    else {
+        return;
+    };
+    let version = Command::new(&helm)
+        .args(["version", "--short"])
+        .output()
+        .unwrap();
+    assert!(version.status.success(), "helm version failed");
+    let dir = tempfile::tempdir().unwrap();
+    let namespace = dir.path().join("namespace.yaml");
+    std::fs::write(
+        &namespace,
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n",
+    )
+    .unwrap();
+    for version in [OLDEST, NEWEST] {
+        assert_valid(&validate, version, std::slice::from_ref(&namespace));
+    }
+}
+
 #[test]
 fn the_plain_manifests_are_the_chart_rendered_with_default_values() {
     let Some(helm) = tools::tool("helm") else {
