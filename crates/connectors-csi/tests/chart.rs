@@ -48,6 +48,27 @@ fn the_checkers_are_installed_and_know_the_supported_kubernetes_versions() {
 }
 
 #[test]
+fn the_chart_passes_helm_lint_strict_with_default_and_every_option() {
+    let Some(helm) = tools::tool("helm") else {
+        return;
+    };
+    for sets in [&[][..], EVERY_OPTION] {
+        let mut lint = Command::new(&helm);
+        lint.args(["lint", "--strict", "--kube-version", OLDEST])
+            .arg(chart_dir());
+        for set in sets {
+            lint.args(["--set", set]);
+        }
+        let output = lint.output().unwrap();
+        assert!(
+            output.status.success(),
+            "helm lint --strict {sets:?}:\n{}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+    }
+}
+
+#[test]
 fn the_plain_manifests_are_the_chart_rendered_with_default_values() {
     let Some(helm) = tools::tool("helm") else {
         return;
