@@ -318,6 +318,23 @@ fn scheduling_and_pull_values_reach_the_pod() {
 }
 
 #[test]
+fn the_chart_refuses_a_cluster_older_than_the_oldest_supported() {
+    let Some(helm) = tools::tool("helm") else {
+        return;
+    };
+    let output = Command::new(&helm)
+        .arg("template")
+        .arg(RELEASE)
+        .arg(chart_dir())
+        .args(["--kube-version", "1.32.9"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "rendered for Kubernetes 1.32");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(">=1.33.0-0"), "{stderr}");
+}
+
+#[test]
 fn the_chart_refuses_an_unknown_token_source_or_a_misspelt_value() {
     let Some(helm) = tools::tool("helm") else {
         return;
