@@ -52,7 +52,7 @@ pub struct Args {
     #[arg(long)]
     token_file: Option<PathBuf>,
     /// Audience of the service-account tokens the proxy accepts.
-    #[arg(long, default_value = "connectors-proxy")]
+    #[arg(long, default_value = "")]
     token_audience: String,
     /// PEM of the proxy's CA, rendered into the ca files.
     #[arg(long)]
