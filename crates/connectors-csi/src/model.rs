@@ -27,11 +27,11 @@ pub(crate) const API_GROUP: &str = api_group!();
 /// Their version within the group.
 pub(crate) const VERSION: &str = api_group_version!();
 /// `apiVersion` of both kinds.
-pub(crate) const API_VERSION: &str = concat!(api_group!(), "/", api_group_version!());
+pub const API_VERSION: &str = concat!(api_group!(), "/", api_group_version!());
 
 /// Why a JSON object is not a usable Connector or ConnectorClass.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum ModelError {
+pub enum ModelError {
     #[error("{kind} has no metadata.name")]
     MissingName { kind: &'static str },
     #[error("{kind} {name:?}: {source}")]
@@ -164,7 +164,7 @@ impl Connector {
     pub(crate) const KIND: &'static str = "Connector";
 
     /// Reads a Connector from its JSON object (as the API server returns it).
-    pub(crate) fn from_json(raw: Json) -> Result<Connector, ModelError> {
+    pub fn from_json(raw: Json) -> Result<Connector, ModelError> {
         let shape: ObjectShape<ConnectorSpec> = read_shape(Self::KIND, &raw)?;
         Ok(Connector {
             metadata: shape.metadata,
@@ -223,7 +223,7 @@ impl ConnectorClass {
     pub(crate) const KIND: &'static str = "ConnectorClass";
 
     /// Reads a ConnectorClass from its JSON object.
-    pub(crate) fn from_json(raw: Json) -> Result<ConnectorClass, ModelError> {
+    pub fn from_json(raw: Json) -> Result<ConnectorClass, ModelError> {
         let shape: ObjectShape<ConnectorClassSpec> = read_shape(Self::KIND, &raw)?;
         Ok(ConnectorClass {
             metadata: shape.metadata,

@@ -17,7 +17,7 @@ mod names;
 mod tests;
 
 pub use duration::parse_go_duration;
-pub(crate) use names::is_valid_file_name;
+pub use names::is_valid_file_name;
 use names::{check_label, check_subdomain};
 
 /// Attribute names (the pod-facing ones and kubelet's).

@@ -5,16 +5,14 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed step is a failed test
 
-#[path = "support/install.rs"]
-mod install;
-#[path = "support/tools.rs"]
-mod tools;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use install::*;
 use serde_json::{json, Value as Json};
+use support::install::*;
+use support::tools;
 
 /// The part of the plain manifests that is not the chart's rendering, or
 /// `None` if they do not end with exactly what the chart renders.

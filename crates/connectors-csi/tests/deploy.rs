@@ -4,12 +4,11 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed step is a failed test
 
-#[path = "support/install.rs"]
-mod install;
+mod support;
 
-use install::*;
 use serde_json::{json, Value as Json};
 use std::process::Command;
+use support::install::*;
 
 #[test]
 fn the_csidriver_is_ephemeral_republished_and_gets_pod_info() {

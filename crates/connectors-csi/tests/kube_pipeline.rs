@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use connectors_csi::catalog::Catalog;
-use connectors_csi::mount::RecordingMounter;
+use connectors_csi::mount::{MountOptions, RecordingMounter};
 use connectors_csi::publish::{PublishOutcome, PublishRequest, Publisher};
 use connectors_csi::tokens::Tokens;
 use serde_json::json;
@@ -81,6 +81,7 @@ impl Cluster {
             target_path: self.target(),
             volume_context: context,
             secrets: HashMap::new(),
+            mount_options: MountOptions::default(),
         };
         self.publisher.publish(&request).await.unwrap()
     }

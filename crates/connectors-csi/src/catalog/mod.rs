@@ -20,7 +20,7 @@ pub mod manifests;
 pub use manifests::ManifestsCatalog;
 
 /// Name of the ConfigMap whose data overrides the built-in file templates.
-pub(crate) const BUILTIN_OVERRIDES_CONFIGMAP: &str = "connectors-csi-configuration-system";
+pub const BUILTIN_OVERRIDES_CONFIGMAP: &str = "connectors-csi-configuration-system";
 
 /// A connector of the volume with its class.
 #[derive(Clone, Debug)]

@@ -49,7 +49,7 @@ pub(super) fn check_subdomain(attribute: &'static str, value: &str) -> Result<()
 }
 
 /// Whether `name` may be a file of the volume: `[A-Za-z0-9._-]+`, not `.`/`..`.
-pub(crate) fn is_valid_file_name(name: &str) -> bool {
+pub fn is_valid_file_name(name: &str) -> bool {
     !name.is_empty()
         && name != "."
         && name != ".."

@@ -1,6 +1,6 @@
 //! The install as an operator sees it: the plain manifests and `helm
 //! template` renderings as JSON objects, and the driver's container's flags.
-//! Included by its tests with `#[path]`.
+//! Part of the shared `support` module.
 
 #![allow(dead_code)]
 

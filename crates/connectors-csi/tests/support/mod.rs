@@ -9,10 +9,12 @@ pub mod attributes;
 pub mod cluster;
 pub mod driver;
 pub mod http;
+pub mod install;
 pub mod logs;
 pub mod mounts;
 pub mod node;
 pub mod process;
+pub mod tools;
 
 use std::time::Duration;
 

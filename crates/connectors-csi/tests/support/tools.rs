@@ -1,6 +1,6 @@
 //! Third-party checkers the tests drive (helm, kubernetes-validate,
 //! promtool…), found where `scripts/install-tools.sh` installs them, else on
-//! `PATH`. Included by its tests with `#[path]`.
+//! `PATH`. Part of the shared `support` module.
 //!
 //! A missing tool skips the test, loudly, on a developer's machine; under
 //! `CI=true` it fails the test, because CI installs every tool first.

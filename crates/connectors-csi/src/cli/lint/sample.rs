@@ -60,17 +60,16 @@ pub fn render_each(
         let Some(configuration) = class.configuration(name) else {
             continue;
         };
-        let request =
-            match VolumeRequest::parse(&sample_attributes(name, configuration), &HashMap::new()) {
-                Ok(request) => request,
-                Err(err) => {
-                    problems.push(doc.problem_at(
-                        &yaml_path!["spec", "configurations", *index, "name"],
-                        format!("connectorclass {class_name:?} configuration {name:?}: {err}"),
-                    ));
-                    continue;
-                }
-            };
+        let request = match VolumeRequest::parse(&sample_attributes(name, configuration)) {
+            Ok(request) => request,
+            Err(err) => {
+                problems.push(doc.problem_at(
+                    &yaml_path!["spec", "configurations", *index, "name"],
+                    format!("connectorclass {class_name:?} configuration {name:?}: {err}"),
+                ));
+                continue;
+            }
+        };
         if let Err(err) = renderer.plan(&request, &resolved, templates, &token, "") {
             problems.push(render_problem(doc, *index, overrides, &err));
         }
