@@ -71,14 +71,34 @@ pub struct ConnectorSpec {
     pub params: Vec<ConnectorParam>,
 }
 
-/// One Connector: an integration instance (namespaced).
+/// A Connector or a ConnectorClass: the typed fields the driver reads, and
+/// the whole object as it was read.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Connector {
+pub struct Object<S> {
     pub metadata: Metadata,
-    pub spec: ConnectorSpec,
-    /// `status.proxy.httpAddress.url`, the connector's (reverse) proxy.
+    pub spec: S,
+    /// `status.proxy.httpAddress.url`: a connector's (reverse) proxy, a
+    /// class's (forward) proxy.
     pub proxy_address: Option<String>,
     raw: Json,
+}
+
+/// One Connector: an integration instance (namespaced).
+pub type Connector = Object<ConnectorSpec>;
+/// One ConnectorClass: a kind of tool (cluster-scoped).
+pub type ConnectorClass = Object<ConnectorClassSpec>;
+
+/// The typed spec of a kind, and the kind's name.
+pub trait Spec: serde::de::DeserializeOwned + Default {
+    const KIND: &'static str;
+}
+
+impl Spec for ConnectorSpec {
+    const KIND: &'static str = "Connector";
+}
+
+impl Spec for ConnectorClassSpec {
+    const KIND: &'static str = "ConnectorClass";
 }
 
 /// Type of a configuration param (`string` when unset, as the CRD says).
@@ -142,16 +162,6 @@ pub struct ConnectorClassSpec {
     pub configurations: Vec<Configuration>,
 }
 
-/// One ConnectorClass: a kind of tool (cluster-scoped).
-#[derive(Clone, Debug, PartialEq)]
-pub struct ConnectorClass {
-    pub metadata: Metadata,
-    pub spec: ConnectorClassSpec,
-    /// `status.proxy.httpAddress.url`, the class's (forward) proxy.
-    pub proxy_address: Option<String>,
-    raw: Json,
-}
-
 #[derive(Deserialize)]
 struct ObjectShape<S> {
     #[serde(default)]
@@ -160,13 +170,21 @@ struct ObjectShape<S> {
     spec: S,
 }
 
-impl Connector {
-    pub(crate) const KIND: &'static str = "Connector";
+impl<S: Spec> Object<S> {
+    pub(crate) const KIND: &'static str = S::KIND;
 
-    /// Reads a Connector from its JSON object (as the API server returns it).
-    pub fn from_json(raw: Json) -> Result<Connector, ModelError> {
-        let shape: ObjectShape<ConnectorSpec> = read_shape(Self::KIND, &raw)?;
-        Ok(Connector {
+    /// Reads an object from its JSON (as the API server returns it).
+    pub fn from_json(raw: Json) -> Result<Object<S>, ModelError> {
+        let shape: ObjectShape<S> =
+            ObjectShape::deserialize(&raw).map_err(|source| ModelError::Shape {
+                kind: S::KIND,
+                name: object_name(&raw),
+                source,
+            })?;
+        if shape.metadata.name.is_empty() {
+            return Err(ModelError::MissingName { kind: S::KIND });
+        }
+        Ok(Object {
             metadata: shape.metadata,
             spec: shape.spec,
             proxy_address: proxy_url(&raw),
@@ -174,17 +192,19 @@ impl Connector {
         })
     }
 
+    /// The object exactly as it was read.
+    pub fn raw(&self) -> &Json {
+        &self.raw
+    }
+}
+
+impl Connector {
     /// How a volume names this connector.
     pub fn reference(&self) -> ConnectorRef {
         ConnectorRef {
             namespace: self.metadata.namespace.clone(),
             name: self.metadata.name.clone(),
         }
-    }
-
-    /// The object exactly as it was read.
-    pub fn raw(&self) -> &Json {
-        &self.raw
     }
 
     /// Places a connector read without a namespace into `namespace`, as
@@ -220,26 +240,8 @@ impl Connector {
 }
 
 impl ConnectorClass {
-    pub(crate) const KIND: &'static str = "ConnectorClass";
-
-    /// Reads a ConnectorClass from its JSON object.
-    pub fn from_json(raw: Json) -> Result<ConnectorClass, ModelError> {
-        let shape: ObjectShape<ConnectorClassSpec> = read_shape(Self::KIND, &raw)?;
-        Ok(ConnectorClass {
-            metadata: shape.metadata,
-            spec: shape.spec,
-            proxy_address: proxy_url(&raw),
-            raw,
-        })
-    }
-
     pub fn name(&self) -> &str {
         &self.metadata.name
-    }
-
-    /// The object exactly as it was read.
-    pub fn raw(&self) -> &Json {
-        &self.raw
     }
 
     /// The configuration called `name`, if the class declares it.
@@ -257,22 +259,6 @@ impl ConnectorClass {
         }
         json
     }
-}
-
-fn read_shape<S: serde::de::DeserializeOwned + Default>(
-    kind: &'static str,
-    raw: &Json,
-) -> Result<ObjectShape<S>, ModelError> {
-    let shape: ObjectShape<S> =
-        ObjectShape::deserialize(raw).map_err(|source| ModelError::Shape {
-            kind,
-            name: object_name(raw),
-            source,
-        })?;
-    if shape.metadata.name.is_empty() {
-        return Err(ModelError::MissingName { kind });
-    }
-    Ok(shape)
 }
 
 fn object_name(raw: &Json) -> String {
@@ -310,28 +296,15 @@ fn param_type_or_default<'de, D: Deserializer<'de>>(
     }
 }
 
-impl<'de> Deserialize<'de> for Connector {
+impl<'de, S: Spec> Deserialize<'de> for Object<S> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = Json::deserialize(deserializer)?;
-        Connector::from_json(raw).map_err(serde::de::Error::custom)
+        Object::from_json(raw).map_err(serde::de::Error::custom)
     }
 }
 
-impl Serialize for Connector {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.raw.serialize(serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for ConnectorClass {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = Json::deserialize(deserializer)?;
-        ConnectorClass::from_json(raw).map_err(serde::de::Error::custom)
-    }
-}
-
-impl Serialize for ConnectorClass {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+impl<S> Serialize for Object<S> {
+    fn serialize<Z: Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
         self.raw.serialize(serializer)
     }
 }

@@ -8,8 +8,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::catalog::{CatalogChange, ChangeFeed};
 use crate::mount::VolumeState;
-use crate::publish::Publisher;
+use crate::publish::{Publisher, Refreshed};
 use crate::telemetry::Operation;
+use crate::tokens::TokenOrigin;
 use crate::volume::VolumeRequest;
 
 /// Share of a token's lifetime after which the volume is rendered again.
@@ -64,9 +65,12 @@ impl Refresher {
 
     async fn refresh(&self, volume: &VolumeState) {
         let started = std::time::Instant::now();
-        let result = self.publisher.refresh(volume).await;
         // The publisher has logged and counted a failure; the old files stay.
-        let outcome = if result.is_ok() { "ok" } else { "failed" };
+        let outcome = match self.publisher.refresh(volume).await {
+            Ok(Refreshed::Rendered) => "ok",
+            Ok(Refreshed::AwaitingKubelet) => "skipped",
+            Err(_) => "failed",
+        };
         self.publisher
             .metrics()
             .observe(Operation::Refresh, outcome, started.elapsed());
@@ -74,8 +78,12 @@ impl Refresher {
 }
 
 /// True once 80% of the span from the last write to the token's expiry has
-/// passed (the last write is when the token was put in the files).
+/// passed (the last write is when the token was put in the files). A
+/// kubelet token is renewed by kubelet's republish, not by the driver.
 pub(crate) fn token_needs_refresh(volume: &VolumeState, now: SystemTime) -> bool {
+    if volume.token_origin == Some(TokenOrigin::Kubelet) {
+        return false;
+    }
     let Some(expires_at) = volume.token_expires_at else {
         return false;
     };
@@ -118,7 +126,14 @@ mod tests {
             ),
             ("csi.storage.k8s.io/pod.name".to_string(), "p".to_string()),
         ]);
-        let mut state = VolumeState::new("vol", Path::new("/t"), &context, None, "g".into());
+        let mut state = VolumeState::new(
+            "vol",
+            Path::new("/t"),
+            &context,
+            None,
+            TokenOrigin::Driver,
+            "g".into(),
+        );
         state.updated_at = written_at;
         state.token_expires_at = expires_at;
         state
@@ -137,6 +152,13 @@ mod tests {
             token_needs_refresh(&state, at(2_500)),
             "expired: refresh now"
         );
+    }
+
+    #[test]
+    fn a_kubelet_token_is_left_to_kubelets_republish() {
+        let mut state = volume(1_000, Some(2_000));
+        state.token_origin = Some(TokenOrigin::Kubelet);
+        assert!(!token_needs_refresh(&state, at(2_500)));
     }
 
     #[test]

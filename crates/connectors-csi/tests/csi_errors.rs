@@ -69,7 +69,7 @@ async fn start_with(root: &Path, seams: Seams) -> (Clients, DriverHandle) {
 
 fn quickstart_seams(access: Arc<dyn Access>) -> Seams {
     let catalog = ManifestsCatalog::load(&[quickstart()]).unwrap();
-    (Arc::new(catalog), access, Tokens::new(AUDIENCE, None))
+    (Arc::new(catalog), access, Tokens::kubelet(AUDIENCE))
 }
 
 fn context() -> std::collections::HashMap<String, String> {
@@ -129,7 +129,7 @@ async fn an_unreachable_api_server_is_unavailable_and_not_ready() {
     let seams: Seams = (
         Arc::new(Unreachable),
         Arc::new(AllowAll),
-        Tokens::new(AUDIENCE, None),
+        Tokens::kubelet(AUDIENCE),
     );
     let (clients, handle) = start_with(dir.path(), seams).await;
     let probe = clients
@@ -204,7 +204,7 @@ async fn size_bounds_and_template_errors_have_their_own_codes() {
     let seams: Seams = (
         Arc::new(catalog),
         Arc::new(AllowAll),
-        Tokens::new(AUDIENCE, None),
+        Tokens::kubelet(AUDIENCE),
     );
     let (clients, handle) = start_with(&dir.path().join("node"), seams).await;
     let target = dir.path().join("pods/a/volumes/v/mount");

@@ -1,5 +1,5 @@
-//! SubjectAccessReview authorisation and the kubelet-or-TokenRequest token
-//! source, against the fake API server.
+//! SubjectAccessReview authorisation and the two token modes (kubelet's
+//! tokens only; the driver's own TokenRequests), against the fake API server.
 
 mod support;
 
@@ -36,11 +36,13 @@ async fn access(server: &FakeApiServer, cache: DecisionCacheConfig) -> SubjectAc
     SubjectAccessReviewAccess::new(server.client().await, cache, REQUEST_TIMEOUT)
 }
 
-/// Kubelet's token when given, else a TokenRequest: what cluster mode uses.
-async fn tokens(server: &FakeApiServer, timeout: Duration) -> Tokens {
+/// `--token-source request`: the driver's own TokenRequests.
+async fn requested(server: &FakeApiServer, timeout: Duration) -> Tokens {
     let requester = TokenRequester::new(server.client().await, timeout);
-    Tokens::new(AUDIENCE, Some(Arc::new(requester)))
+    Tokens::requested(AUDIENCE, Arc::new(requester))
 }
+
+const KUBELET_TOKENS: &str = r#"{"connectors-proxy": {"token": "kubelet-made", "expirationTimestamp": "2030-01-01T00:00:00Z"}}"#;
 
 /// The token for the volume [`volume_context`] describes.
 async fn token_for(
@@ -232,37 +234,40 @@ fn volume_context(kubelet_tokens: Option<&str>, expiration: &str) -> HashMap<Str
 }
 
 #[tokio::test]
-async fn the_kubelet_token_for_the_audience_is_used_without_a_token_request() {
+async fn in_kubelet_mode_the_kubelet_token_for_the_audience_is_used_and_nothing_is_requested() {
     let server = FakeApiServer::start().await;
-    let tokens = tokens(&server, REQUEST_TIMEOUT).await;
+    let tokens = Tokens::kubelet(AUDIENCE);
 
-    let token = token_for(
+    let token = token_for(&tokens, Some(KUBELET_TOKENS), "30m")
+        .await
+        .unwrap();
+    let missing = token_for(
         &tokens,
-        Some(
-            r#"{"connectors-proxy": {"token": "kubelet-made", "expirationTimestamp": "2030-01-01T00:00:00Z"}}"#,
-        ),
+        Some(r#"{"another-audience": {"token": "x"}}"#),
         "30m",
     )
     .await
-    .unwrap();
+    .unwrap_err();
 
     assert_eq!(token.secret(), "kubelet-made");
     assert!(token.expires_at.is_some());
-    assert!(server.issued_tokens().is_empty());
+    assert!(
+        matches!(missing, TokenError::NoKubeletToken { .. }),
+        "{missing}"
+    );
+    assert!(missing.to_string().contains("tokenRequests"), "{missing}");
+    assert!(server.requests().is_empty(), "{:?}", server.requests());
 }
 
 #[tokio::test]
-async fn without_a_kubelet_token_a_pod_bound_token_is_requested_for_the_asked_lifetime() {
+async fn in_request_mode_a_pod_bound_token_is_requested_for_the_asked_lifetime() {
     let server = FakeApiServer::start().await;
-    let tokens = tokens(&server, REQUEST_TIMEOUT).await;
+    let tokens = requested(&server, REQUEST_TIMEOUT).await;
 
-    let token = token_for(
-        &tokens,
-        Some(r#"{"another-audience": {"token": "not-for-us"}}"#),
-        "45m",
-    )
-    .await
-    .unwrap();
+    // A tokens attribute here can only come from the pod author.
+    let token = token_for(&tokens, Some(KUBELET_TOKENS), "45m")
+        .await
+        .unwrap();
 
     let issued = server.issued_tokens();
     assert_eq!(issued.len(), 1);
@@ -294,7 +299,7 @@ async fn without_a_kubelet_token_a_pod_bound_token_is_requested_for_the_asked_li
 #[tokio::test]
 async fn a_token_request_against_a_failing_api_server_is_unavailable() {
     let server = FakeApiServer::start().await;
-    let tokens = tokens(&server, REQUEST_TIMEOUT).await;
+    let tokens = requested(&server, REQUEST_TIMEOUT).await;
     server.fail(Fault::ServerError);
 
     let err = token_for(&tokens, None, "30m").await.unwrap_err();
@@ -308,11 +313,11 @@ async fn a_token_request_against_a_failing_api_server_is_unavailable() {
 async fn no_token_reaches_the_logs_even_at_trace_level() {
     let (logs, _capturing) = CapturedLogs::start();
     let server = FakeApiServer::start().await;
-    let tokens = tokens(&server, REQUEST_TIMEOUT).await;
+    let tokens = requested(&server, REQUEST_TIMEOUT).await;
 
     let requested = token_for(&tokens, None, "30m").await.unwrap();
     let from_kubelet = token_for(
-        &tokens,
+        &Tokens::kubelet(AUDIENCE),
         Some(r#"{"connectors-proxy": {"token": "kubelet-secret-value"}}"#),
         "30m",
     )
@@ -341,7 +346,7 @@ async fn a_hanging_api_server_makes_review_and_token_request_unavailable_in_time
     let server = FakeApiServer::start().await;
     let timeout = Duration::from_millis(300);
     let access = SubjectAccessReviewAccess::new(server.client().await, no_cache(), timeout);
-    let tokens = tokens(&server, timeout).await;
+    let tokens = requested(&server, timeout).await;
     server.fail(Fault::Hang);
     let started = std::time::Instant::now();
 

@@ -49,8 +49,15 @@ impl Drop for ClusterDriver {
     }
 }
 
+/// `--token-source`.
+#[derive(Clone, Copy)]
+enum TokenMode {
+    Kubelet,
+    Request,
+}
+
 impl ClusterDriver {
-    async fn start() -> ClusterDriver {
+    async fn start(mode: TokenMode) -> ClusterDriver {
         let server = FakeApiServer::start().await;
         server.apply(git_class(
             "[http]\n\tproxy = {{ .connector.status.proxyAddress }}\n# {{ .connector.spec.address }}\n",
@@ -64,7 +71,10 @@ impl ClusterDriver {
         options.parts = Some((
             parts.catalog as Arc<dyn Catalog>,
             parts.access as _,
-            Tokens::new(AUDIENCE, Some(parts.tokens)),
+            match mode {
+                TokenMode::Kubelet => Tokens::kubelet(AUDIENCE),
+                TokenMode::Request => Tokens::requested(AUDIENCE, parts.tokens),
+            },
         ));
         let (clients, handle) = driver::start(options).await;
         ClusterDriver {
@@ -125,7 +135,7 @@ async fn a_publish_with_a_kubelet_token_mounts_files_holding_it() {
     if !needs_root() {
         return;
     }
-    let driver = ClusterDriver::start().await;
+    let driver = ClusterDriver::start(TokenMode::Kubelet).await;
 
     driver
         .publish("web-0", "github", Some("kubelet-token-abc"))
@@ -146,7 +156,7 @@ async fn a_publish_without_a_kubelet_token_mounts_a_pod_bound_requested_token() 
     if !needs_root() {
         return;
     }
-    let driver = ClusterDriver::start().await;
+    let driver = ClusterDriver::start(TokenMode::Request).await;
 
     driver.publish("web-1", "github", None).await.unwrap();
 
@@ -166,7 +176,7 @@ async fn a_connector_created_after_the_driver_started_is_found() {
     if !needs_root() {
         return;
     }
-    let driver = ClusterDriver::start().await;
+    let driver = ClusterDriver::start(TokenMode::Request).await;
 
     driver
         .server
@@ -184,7 +194,7 @@ async fn an_updated_connector_shows_in_the_next_publish() {
     if !needs_root() {
         return;
     }
-    let driver = ClusterDriver::start().await;
+    let driver = ClusterDriver::start(TokenMode::Request).await;
     driver.publish("web-3", "github", None).await.unwrap();
 
     driver
@@ -209,7 +219,7 @@ async fn a_deleted_connector_is_not_found_and_nothing_is_mounted() {
     if !needs_root() {
         return;
     }
-    let driver = ClusterDriver::start().await;
+    let driver = ClusterDriver::start(TokenMode::Request).await;
     let target = driver.target("web-4");
 
     driver.server.delete(Kind::Connector, "team-a", "github");
@@ -244,7 +254,7 @@ async fn a_denied_service_account_gets_permission_denied_and_nothing_is_mounted(
     if !needs_root() {
         return;
     }
-    let driver = ClusterDriver::start().await;
+    let driver = ClusterDriver::start(TokenMode::Request).await;
     driver.server.revoke_all();
 
     let status = driver.publish("web-5", "github", None).await.unwrap_err();
@@ -264,7 +274,7 @@ async fn an_unreachable_api_server_is_unavailable_then_ok_once_back() {
     if !needs_root() {
         return;
     }
-    let driver = ClusterDriver::start().await;
+    let driver = ClusterDriver::start(TokenMode::Request).await;
     driver.server.fail(Fault::ServerError);
 
     let status = driver.publish("web-6", "github", None).await.unwrap_err();
@@ -285,18 +295,21 @@ async fn no_token_reaches_the_logs_during_publishes_and_failures() {
         return;
     }
     let (logs, _capturing) = CapturedLogs::start();
-    let driver = ClusterDriver::start().await;
+    let requesting = ClusterDriver::start(TokenMode::Request).await;
+    let kubelet = ClusterDriver::start(TokenMode::Kubelet).await;
 
-    driver.publish("web-8", "github", None).await.unwrap();
-    driver
+    requesting.publish("web-8", "github", None).await.unwrap();
+    kubelet
         .publish("web-9", "github", Some("kubelet-secret-xyz"))
         .await
         .unwrap();
-    driver.server.revoke_all();
-    let denied = driver
+    requesting.server.revoke_all();
+    kubelet.server.revoke_all();
+    let denied = kubelet
         .publish("web-10", "github", Some("kubelet-secret-xyz"))
         .await;
     assert!(denied.is_err());
+    assert!(requesting.publish("web-11", "github", None).await.is_err());
 
     let text = logs.text();
     assert!(
@@ -304,7 +317,7 @@ async fn no_token_reaches_the_logs_during_publishes_and_failures() {
         "logging was captured ({} bytes)",
         text.len()
     );
-    let requested = driver.server.issued_tokens()[0].token.clone();
+    let requested = requesting.server.issued_tokens()[0].token.clone();
     assert!(
         !text.contains(requested.as_str()),
         "the requested token was logged"
@@ -313,11 +326,12 @@ async fn no_token_reaches_the_logs_during_publishes_and_failures() {
         !text.contains("kubelet-secret-xyz"),
         "the kubelet token was logged"
     );
-    driver.stop().await;
+    requesting.stop().await;
+    kubelet.stop().await;
 }
 
 #[tokio::test]
-async fn the_serve_binary_in_cluster_mode_publishes_and_re_renders_on_a_connector_change() {
+async fn the_serve_binary_requesting_tokens_publishes_and_re_renders_on_a_connector_change() {
     if !needs_root() {
         return;
     }
@@ -336,7 +350,7 @@ async fn the_serve_binary_in_cluster_mode_publishes_and_re_renders_on_a_connecto
         .arg(dir.path().join("state"))
         .arg("--kubeconfig")
         .arg(server.kubeconfig_path())
-        .args(["--token-audience", AUDIENCE])
+        .args(["--token-audience", AUDIENCE, "--token-source", "request"])
         .arg(format!("--health-addr=127.0.0.1:{port}"))
         .env("POD_NAMESPACE", DRIVER_NAMESPACE);
     let mut child = ServeProcess::spawn(&mut command, false);

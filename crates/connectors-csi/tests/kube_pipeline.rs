@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use connectors_csi::catalog::Catalog;
+use connectors_csi::cluster::ClusterParts;
 use connectors_csi::mount::{MountOptions, RecordingMounter};
 use connectors_csi::publish::{PublishOutcome, PublishRequest, Publisher};
 use connectors_csi::tokens::Tokens;
@@ -29,7 +30,17 @@ struct Cluster {
 }
 
 impl Cluster {
-    async fn start() -> Cluster {
+    /// `--token-source request`.
+    async fn requesting() -> Cluster {
+        Cluster::start(|parts| Tokens::requested(AUDIENCE, parts.tokens.clone())).await
+    }
+
+    /// `--token-source kubelet`.
+    async fn kubelet() -> Cluster {
+        Cluster::start(|_| Tokens::kubelet(AUDIENCE)).await
+    }
+
+    async fn start(tokens: impl FnOnce(&ClusterParts) -> Tokens) -> Cluster {
         let server = FakeApiServer::start().await;
         server.apply(git_class(
             "[url \"{{ .connector.status.proxyAddress }}\"]\n\tinsteadOf = {{ .connector.spec.address }}\n",
@@ -37,17 +48,14 @@ impl Cluster {
         server.apply(git_connector("github", "https://github.com"));
         server.allow("team-a", "builder", "team-a", "github");
         let parts = cluster::parts(&server, &cluster::settings()).await;
+        let tokens = tokens(&parts);
         let catalog = parts.catalog as Arc<dyn Catalog>;
         eventually("the catalog is ready", async || catalog.is_ready()).await;
         let dir = tempfile::tempdir().unwrap();
         let mounter = Arc::new(RecordingMounter::default());
         let mut options = Options::new(dir.path());
         options.mounter = mounter.clone();
-        options.parts = Some((
-            catalog,
-            parts.access as _,
-            Tokens::new(AUDIENCE, Some(parts.tokens)),
-        ));
+        options.parts = Some((catalog, parts.access as _, tokens));
         Cluster {
             server,
             publisher: options.publisher(),
@@ -93,7 +101,7 @@ impl Cluster {
 
 #[tokio::test]
 async fn the_files_carry_a_pod_bound_token_the_api_server_issued() {
-    let cluster = Cluster::start().await;
+    let cluster = Cluster::requesting().await;
 
     assert_eq!(cluster.publish(None).await, PublishOutcome::Mounted);
 
@@ -114,8 +122,8 @@ async fn the_files_carry_a_pod_bound_token_the_api_server_issued() {
 }
 
 #[tokio::test]
-async fn the_kubelet_token_goes_into_the_files_and_nothing_is_requested() {
-    let cluster = Cluster::start().await;
+async fn in_kubelet_mode_the_kubelet_token_goes_into_the_files_and_nothing_is_requested() {
+    let cluster = Cluster::kubelet().await;
 
     cluster
         .publish(Some(r#"{"connectors-proxy": {"token": "from-kubelet"}}"#))
@@ -126,8 +134,23 @@ async fn the_kubelet_token_goes_into_the_files_and_nothing_is_requested() {
 }
 
 #[tokio::test]
+async fn in_request_mode_a_tokens_attribute_from_the_pod_author_is_ignored() {
+    let cluster = Cluster::requesting().await;
+
+    cluster
+        .publish(Some(
+            r#"{"connectors-proxy": {"token": "forged-by-the-pod"}}"#,
+        ))
+        .await;
+
+    let issued = cluster.server.issued_tokens();
+    assert_eq!(issued.len(), 1);
+    assert_eq!(cluster.file("context.token"), issued[0].token);
+}
+
+#[tokio::test]
 async fn an_updated_connector_shows_in_the_next_republish() {
-    let cluster = Cluster::start().await;
+    let cluster = Cluster::requesting().await;
     cluster.publish(None).await;
 
     cluster
@@ -143,7 +166,7 @@ async fn an_updated_connector_shows_in_the_next_republish() {
 
 #[tokio::test]
 async fn the_operators_configmap_overrides_a_built_in_file() {
-    let cluster = Cluster::start().await;
+    let cluster = Cluster::requesting().await;
     cluster.server.apply(json!({
         "kind": "ConfigMap",
         "metadata": {"name": "connectors-csi-configuration-system", "namespace": DRIVER_NAMESPACE},

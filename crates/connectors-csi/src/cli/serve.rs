@@ -18,7 +18,7 @@ use connectors_csi::publish::{Publisher, PublisherParts};
 use connectors_csi::refresh::Refresher;
 use connectors_csi::render::Renderer;
 use connectors_csi::telemetry::{self, LogFormat, Metrics};
-use connectors_csi::tokens::{TokenFile, TokenSource, Tokens};
+use connectors_csi::tokens::{TokenFile, Tokens};
 use tokio::sync::watch;
 
 /// Room for two generations of files (old and new exist during a swap)
@@ -49,11 +49,20 @@ pub struct Args {
     #[arg(long)]
     manifests: Vec<PathBuf>,
     /// Manifests mode: token used when kubelet passes none.
-    #[arg(long)]
+    #[arg(long, requires = "manifests")]
     token_file: Option<PathBuf>,
-    /// Audience of the service-account tokens the proxy accepts.
+    /// Audience of the service-account tokens the proxy accepts (the
+    /// CSIDriver's `tokenRequests` audience in kubelet mode); empty: the API
+    /// server's own.
     #[arg(long, default_value = "")]
     token_audience: String,
+    /// Cluster mode: who issues the pods' tokens. `kubelet`: kubelet, for the
+    /// CSIDriver's `tokenRequests`; the driver never asks the API server for
+    /// one. `request`: the driver, with TokenRequest (it then needs `create`
+    /// on `serviceaccounts/token`), and a `serviceAccount.tokens` attribute
+    /// is ignored.
+    #[arg(long, env = "TOKEN_SOURCE", value_enum, default_value_t = TokenSourceMode::Kubelet)]
+    token_source: TokenSourceMode,
     /// PEM of the proxy's CA, rendered into the ca files.
     #[arg(long)]
     ca_cert: Option<PathBuf>,
@@ -71,6 +80,13 @@ pub struct Args {
     /// `/healthz` and `/readyz` address (may equal --metrics-addr).
     #[arg(long)]
     health_addr: Option<SocketAddr>,
+}
+
+/// `--token-source`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum TokenSourceMode {
+    Kubelet,
+    Request,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -167,11 +183,17 @@ async fn sources(args: &Args) -> anyhow::Result<Sources> {
         let catalog = ManifestsCatalog::load(&args.manifests).context("loading --manifests")?;
         let (connectors, classes) = catalog.counts();
         tracing::info!(connectors, classes, "manifests mode");
-        let file = args
-            .token_file
-            .as_ref()
-            .map(|path| Arc::new(TokenFile::new(path.clone())) as Arc<dyn TokenSource>);
-        let tokens = Tokens::new(args.token_audience.clone(), file);
+        if args.token_source == TokenSourceMode::Request {
+            anyhow::bail!(
+                "--token-source request needs the API server; with --manifests the token \
+                 comes from kubelet, or --token-file"
+            );
+        }
+        let audience = args.token_audience.clone();
+        let tokens = match &args.token_file {
+            Some(path) => Tokens::kubelet_or(audience, Arc::new(TokenFile::new(path.clone()))),
+            None => Tokens::kubelet(audience),
+        };
         return Ok((Arc::new(catalog), Arc::new(AllowAll), tokens));
     }
     let client = cluster::connect(args.kubeconfig.as_deref()).await?;
@@ -183,8 +205,12 @@ async fn sources(args: &Args) -> anyhow::Result<Sources> {
             request_timeout: REQUEST_TIMEOUT,
         },
     );
-    tracing::info!(namespace = %args.namespace, "cluster mode");
-    let tokens = Tokens::new(args.token_audience.clone(), Some(parts.tokens));
+    let audience = args.token_audience.clone();
+    let tokens = match args.token_source {
+        TokenSourceMode::Kubelet => Tokens::kubelet(audience),
+        TokenSourceMode::Request => Tokens::requested(audience, parts.tokens),
+    };
+    tracing::info!(namespace = %args.namespace, token_source = ?args.token_source, "cluster mode");
     Ok((parts.catalog, parts.access, tokens))
 }
 

@@ -56,9 +56,10 @@ fn access_code(err: &AccessError) -> Code {
 
 fn token_code(err: &TokenError) -> Code {
     match err {
-        TokenError::NoSource { .. } | TokenError::File { .. } | TokenError::EmptyFile { .. } => {
-            Code::FailedPrecondition
-        }
+        // The CSIDriver object or the driver's flags need fixing first.
+        TokenError::NoKubeletToken { .. }
+        | TokenError::File { .. }
+        | TokenError::EmptyFile { .. } => Code::FailedPrecondition,
         TokenError::Unavailable { .. } => Code::Unavailable,
         TokenError::Refused { .. } => Code::PermissionDenied,
     }
@@ -180,6 +181,13 @@ mod tests {
                 }
                 .into(),
                 Code::Unavailable,
+            ),
+            (
+                TokenError::NoKubeletToken {
+                    audience: "connectors-proxy".into(),
+                }
+                .into(),
+                Code::FailedPrecondition,
             ),
             (
                 RenderError::ConfigurationNotFound {

@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::tokens::TokenOrigin;
 use crate::volume::attr;
 
 /// One published volume at one target.
@@ -22,6 +23,10 @@ pub struct VolumeState {
     /// Seconds since the epoch when the token in the files expires, if known
     /// (the refresher renders again before).
     pub token_expires_at: Option<u64>,
+    /// Who gave the token: a kubelet token is never replaced by one the
+    /// driver gets itself. Absent in records of older drivers.
+    #[serde(default)]
+    pub token_origin: Option<TokenOrigin>,
     /// The generation directory `..data` points at.
     pub generation: String,
     /// Seconds since the epoch of the last successful write.
@@ -34,6 +39,7 @@ impl VolumeState {
         target_path: &Path,
         volume_context: &HashMap<String, String>,
         token_expires_at: Option<SystemTime>,
+        token_origin: TokenOrigin,
         generation: String,
     ) -> VolumeState {
         let volume_context = volume_context
@@ -46,6 +52,7 @@ impl VolumeState {
             target_path: target_path.to_owned(),
             volume_context,
             token_expires_at: token_expires_at.map(epoch_seconds),
+            token_origin: Some(token_origin),
             generation,
             updated_at: epoch_seconds(SystemTime::now()),
         }
@@ -226,6 +233,7 @@ mod tests {
             Path::new("/pods/x/vol"),
             &context(),
             Some(UNIX_EPOCH + std::time::Duration::from_secs(100)),
+            TokenOrigin::Kubelet,
             "..1.000000001".into(),
         );
         store.save(&state).unwrap();
@@ -235,6 +243,7 @@ mod tests {
             .unwrap();
         assert_eq!(loaded, state);
         assert_eq!(loaded.token_expires_at, Some(100));
+        assert_eq!(loaded.token_origin, Some(TokenOrigin::Kubelet));
         assert!(!loaded
             .volume_context
             .contains_key(attr::SERVICE_ACCOUNT_TOKENS));
@@ -249,7 +258,14 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let store = StateStore::open(tmp.path()).unwrap();
         for target in ["/a", "/b"] {
-            let state = VolumeState::new("v/1", Path::new(target), &context(), None, "..g".into());
+            let state = VolumeState::new(
+                "v/1",
+                Path::new(target),
+                &context(),
+                None,
+                TokenOrigin::Driver,
+                "..g".into(),
+            );
             store.save(&state).unwrap();
         }
         let (states, errors) = store.list().unwrap();
@@ -259,6 +275,18 @@ mod tests {
         store.remove("v/1", Path::new("/a")).unwrap();
         assert!(store.load("v/1", Path::new("/a")).unwrap().is_none());
         assert!(store.load("v/1", Path::new("/b")).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_record_of_an_older_driver_has_no_token_origin() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = StateStore::open(tmp.path()).unwrap();
+        let old = r#"{"volume_id":"v","target_path":"/t","volume_context":{},
+            "token_expires_at":null,"generation":"..g","updated_at":1}"#;
+        std::fs::write(tmp.path().join("v@0.json"), old).unwrap();
+        let (states, errors) = store.list().unwrap();
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(states[0].token_origin, None);
     }
 
     #[test]

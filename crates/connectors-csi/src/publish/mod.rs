@@ -17,14 +17,14 @@ use crate::mount::{
 };
 use crate::render::{FilePlan, RenderError, Renderer};
 use crate::telemetry::{Metrics, Operation};
-use crate::tokens::{Token, TokenError, Tokens};
+use crate::tokens::{Token, TokenError, TokenOrigin, Tokens};
 use crate::volume::{AttributeError, VolumeRequest};
 
 mod mounted;
 #[cfg(test)]
 mod tests;
 
-use mounted::Mounted;
+use mounted::{Mounted, Record};
 
 /// Everything the pipeline calls, wired once at start-up.
 pub struct PublisherParts {
@@ -74,6 +74,17 @@ pub enum PublishOutcome {
     KeptPrevious,
 }
 
+/// What a refresh did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refreshed {
+    /// The files were rendered again.
+    Rendered,
+    /// Only kubelet can give this volume a token and none is at hand (the
+    /// driver restarted, or kubelet's has expired): its next republish
+    /// brings one.
+    AwaitingKubelet,
+}
+
 /// Why a volume could not be published. Messages never hold a token.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -113,10 +124,11 @@ pub struct Publisher {
     mounted: Mounted,
 }
 
-/// A rendered file set and when its token expires.
+/// A rendered file set, and when and whence its token.
 struct Rendered {
     plan: FilePlan,
     token_expires_at: Option<SystemTime>,
+    token_origin: TokenOrigin,
 }
 
 impl Publisher {
@@ -148,7 +160,9 @@ impl Publisher {
             .parts
             .tokens
             .from_kubelet(&request.secrets, &request.volume_context)?;
-        let rendered = self.render(&request.volume_context, kubelet).await?;
+        let rendered = self
+            .render(&request.volume_context, kubelet.clone())
+            .await?;
         let generation = self
             .create(&request.target_path, rendered.plan, &request.mount_options)
             .await?;
@@ -157,9 +171,14 @@ impl Publisher {
             &request.target_path,
             &request.volume_context,
             rendered.token_expires_at,
+            rendered.token_origin,
             generation,
         );
-        if let Err(err) = self.record(state) {
+        let record = Record {
+            state,
+            kubelet_token: kubelet,
+        };
+        if let Err(err) = self.record(record) {
             // Without its record a restarted driver would not refresh the
             // volume: fail the publish rather than leave it half-managed.
             let _ = self.remove(&request.target_path).await;
@@ -182,10 +201,11 @@ impl Publisher {
     }
 
     /// Renders a published volume again from its record (the refresher's
-    /// entry: token near expiry, a Connector or class changed). On failure
+    /// entry: token near expiry, a Connector or class changed), with the
+    /// token kubelet last gave it when only kubelet can give one. On failure
     /// the old files stay, `render_failures{operation="refresh"}` counts it,
     /// and the error says why.
-    pub async fn refresh(&self, volume: &VolumeState) -> Result<(), PublishError> {
+    pub async fn refresh(&self, volume: &VolumeState) -> Result<Refreshed, PublishError> {
         let target = &volume.target_path;
         let _lock = self.mounted.lock(target).await;
         // The record as it is now: a republish may have replaced it.
@@ -195,20 +215,47 @@ impl Publisher {
                 target: target.clone(),
             });
         };
-        let context = record.volume_context();
+        let state = &record.state;
+        let kubelet = match self.token_origin(state) {
+            TokenOrigin::Driver => None,
+            TokenOrigin::Kubelet => {
+                let now = SystemTime::now();
+                match record.kubelet_token.filter(|token| !token.is_expired(now)) {
+                    Some(token) => Some(token),
+                    None => {
+                        tracing::debug!(volume_id = %state.volume_id, target = %target.display(), "refresh waits for kubelet's next republish: only kubelet gives this volume's token");
+                        return Ok(Refreshed::AwaitingKubelet);
+                    }
+                }
+            }
+        };
+        let context = state.volume_context();
         let refreshed = self
-            .refresh_files(&record.volume_id, target, &context, None)
+            .refresh_files(&state.volume_id, target, &context, kubelet)
             .await;
         if let Err(err) = &refreshed {
             self.parts.metrics.render_failed(Operation::Refresh);
-            tracing::warn!(volume_id = %record.volume_id, target = %target.display(), error = %err, "refresh failed, previous files kept");
+            tracing::warn!(volume_id = %state.volume_id, target = %target.display(), error = %err, "refresh failed, previous files kept");
         }
-        refreshed
+        refreshed.map(|()| Refreshed::Rendered)
     }
 
     /// The recorded volumes of this node, by target.
     pub fn volumes(&self) -> Vec<VolumeState> {
-        self.mounted.records()
+        self.mounted.states()
+    }
+
+    /// Whence a volume's token came; a record of an older driver says
+    /// nothing, and then only a driver without a source of its own is sure
+    /// it was kubelet.
+    fn token_origin(&self, state: &VolumeState) -> TokenOrigin {
+        state
+            .token_origin
+            .unwrap_or(if self.parts.tokens.has_own_source() {
+                TokenOrigin::Driver
+            } else {
+                TokenOrigin::Kubelet
+            })
     }
 
     /// A kubelet republish: the outcome is always success for kubelet.
@@ -219,13 +266,20 @@ impl Publisher {
             .from_kubelet(&request.secrets, &request.volume_context)
         {
             Ok(kubelet) => {
-                self.refresh_files(
-                    &request.volume_id,
-                    &request.target_path,
-                    &request.volume_context,
-                    kubelet,
-                )
-                .await
+                let refreshed = self
+                    .refresh_files(
+                        &request.volume_id,
+                        &request.target_path,
+                        &request.volume_context,
+                        kubelet.clone(),
+                    )
+                    .await;
+                if let (Err(_), Some(token)) = (&refreshed, kubelet) {
+                    // Still the freshest token for a later re-render.
+                    self.mounted
+                        .remember_kubelet_token(&request.target_path, token);
+                }
+                refreshed
             }
             Err(err) => Err(err.into()),
         };
@@ -247,16 +301,20 @@ impl Publisher {
         context: &HashMap<String, String>,
         kubelet: Option<Token>,
     ) -> Result<(), PublishError> {
-        let rendered = self.render(context, kubelet).await?;
+        let rendered = self.render(context, kubelet.clone()).await?;
         let generation = self.update(target, rendered.plan).await?;
         let state = VolumeState::new(
             volume_id,
             target,
             context,
             rendered.token_expires_at,
+            rendered.token_origin,
             generation,
         );
-        self.record(state)?;
+        self.record(Record {
+            state,
+            kubelet_token: kubelet,
+        })?;
         Ok(())
     }
 
@@ -267,6 +325,10 @@ impl Publisher {
         kubelet: Option<Token>,
     ) -> Result<Rendered, PublishError> {
         let request = VolumeRequest::parse(context)?;
+        let token_origin = match kubelet {
+            Some(_) => TokenOrigin::Kubelet,
+            None => TokenOrigin::Driver,
+        };
         let connectors = self.parts.catalog.resolve(&request.connectors).await?;
         self.parts
             .access
@@ -291,6 +353,7 @@ impl Publisher {
         Ok(Rendered {
             plan,
             token_expires_at: token.expires_at,
+            token_origin,
         })
     }
 
@@ -331,10 +394,10 @@ impl Publisher {
         blocking(move || volumes.remove(&target)).await
     }
 
-    /// Saves a record to disk, then to memory.
-    fn record(&self, state: VolumeState) -> Result<(), StateError> {
-        self.parts.state.save(&state)?;
-        let count = self.mounted.insert(state);
+    /// Saves a record to disk (never the token), then to memory.
+    fn record(&self, record: Record) -> Result<(), StateError> {
+        self.parts.state.save(&record.state)?;
+        let count = self.mounted.insert(record);
         self.parts.metrics.set_mounted_volumes(count);
         Ok(())
     }

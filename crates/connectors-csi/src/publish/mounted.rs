@@ -1,6 +1,8 @@
 //! What the publisher knows is mounted: the state records in memory (the
-//! state directory is the durable copy, read once at start), and one lock
-//! per target while a call works on it.
+//! state directory is the durable copy, read once at start) with the last
+//! token kubelet gave each volume (in memory only: never on disk, gone with
+//! the volume or a restart), and one lock per target while a call works on
+//! it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -9,13 +11,23 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::OwnedMutexGuard;
 
 use crate::mount::{StateStore, VolumeState};
+use crate::tokens::Token;
+
+/// One mounted volume.
+#[derive(Clone)]
+pub(super) struct Record {
+    pub(super) state: VolumeState,
+    /// Kubelet's last token for the volume, for re-renders between its
+    /// republishes.
+    pub(super) kubelet_token: Option<Token>,
+}
 
 #[derive(Default)]
 pub(super) struct Mounted {
     /// Only targets being worked on (or waited for) have an entry, so the
     /// map does not grow with every volume ever published.
     locks: Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>,
-    records: Mutex<BTreeMap<PathBuf, VolumeState>>,
+    records: Mutex<BTreeMap<PathBuf, Record>>,
 }
 
 /// Held while a call works on one target: kubelet's retries and the
@@ -51,7 +63,13 @@ impl Mounted {
         };
         let records = states
             .into_iter()
-            .map(|state| (state.target_path.clone(), state))
+            .map(|state| {
+                let record = Record {
+                    state,
+                    kubelet_token: None,
+                };
+                (record.state.target_path.clone(), record)
+            })
             .collect();
         Mounted {
             locks: Mutex::default(),
@@ -82,21 +100,31 @@ impl Mounted {
         }
     }
 
-    /// Every record, by target.
-    pub(super) fn records(&self) -> Vec<VolumeState> {
-        self.with_records(|records| records.values().cloned().collect())
+    /// Every volume's state, by target.
+    pub(super) fn states(&self) -> Vec<VolumeState> {
+        self.with_records(|records| records.values().map(|r| r.state.clone()).collect())
     }
 
-    pub(super) fn record(&self, target: &Path) -> Option<VolumeState> {
+    pub(super) fn record(&self, target: &Path) -> Option<Record> {
         self.with_records(|records| records.get(target).cloned())
     }
 
     /// Stores a record; returns how many there are.
-    pub(super) fn insert(&self, state: VolumeState) -> usize {
+    pub(super) fn insert(&self, record: Record) -> usize {
         self.with_records(|records| {
-            records.insert(state.target_path.clone(), state);
+            records.insert(record.state.target_path.clone(), record);
             records.len()
         })
+    }
+
+    /// Keeps kubelet's newer token for a mounted volume whose files could
+    /// not be rendered with it.
+    pub(super) fn remember_kubelet_token(&self, target: &Path, token: Token) {
+        self.with_records(|records| {
+            if let Some(record) = records.get_mut(target) {
+                record.kubelet_token = Some(token);
+            }
+        });
     }
 
     /// Drops a record; returns how many are left.
@@ -119,7 +147,7 @@ impl Mounted {
             .len()
     }
 
-    fn with_records<T>(&self, f: impl FnOnce(&mut BTreeMap<PathBuf, VolumeState>) -> T) -> T {
+    fn with_records<T>(&self, f: impl FnOnce(&mut BTreeMap<PathBuf, Record>) -> T) -> T {
         f(&mut self.records.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }

@@ -5,7 +5,7 @@ use super::*;
 use crate::access::AllowAll;
 use crate::catalog::ManifestsCatalog;
 use crate::mount::RecordingMounter;
-use crate::tokens::TokenFile;
+use crate::tokens::{TokenFile, TokenOrigin};
 
 const MANIFESTS: &str = "
 apiVersion: connectors.alauda.io/v1alpha1
@@ -31,31 +31,53 @@ struct Fixture {
     publisher: Publisher,
 }
 
+/// Manifests mode with a token file: kubelet's token when it passes one,
+/// else the file's.
+fn publisher(dir: &Path, mounter: &Arc<RecordingMounter>, metrics: &Arc<Metrics>) -> Publisher {
+    let mut catalog = ManifestsCatalog::default();
+    catalog.add_text(Path::new("test.yaml"), MANIFESTS).unwrap();
+    let file = Arc::new(TokenFile::new(dir.join("token")));
+    Publisher::new(PublisherParts {
+        catalog: Arc::new(catalog),
+        access: Arc::new(AllowAll),
+        tokens: Tokens::kubelet_or("proxy", file),
+        renderer: Arc::new(Renderer::default()),
+        volumes: VolumeDirs::new(mounter.clone(), 1 << 20),
+        state: StateStore::open(dir.join("state")).unwrap(),
+        ca_cert: String::new(),
+        metrics: metrics.clone(),
+    })
+}
+
 impl Fixture {
     fn new() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
-        let mut catalog = ManifestsCatalog::default();
-        catalog.add_text(Path::new("test.yaml"), MANIFESTS).unwrap();
-        let token_file = dir.path().join("token");
-        std::fs::write(&token_file, "first-s3cr3t").unwrap();
+        std::fs::write(dir.path().join("token"), "first-s3cr3t").unwrap();
         let mounter = Arc::new(RecordingMounter::default());
         let metrics = Arc::new(Metrics::new());
-        let publisher = Publisher::new(PublisherParts {
-            catalog: Arc::new(catalog),
-            access: Arc::new(AllowAll),
-            tokens: Tokens::new("proxy", Some(Arc::new(TokenFile::new(token_file)))),
-            renderer: Arc::new(Renderer::default()),
-            volumes: VolumeDirs::new(mounter.clone(), 1 << 20),
-            state: StateStore::open(dir.path().join("state")).unwrap(),
-            ca_cert: String::new(),
-            metrics: metrics.clone(),
-        });
+        let publisher = publisher(dir.path(), &mounter, &metrics);
         Fixture {
             dir,
             mounter,
             metrics,
             publisher,
         }
+    }
+
+    /// A new driver process on the same state directory and mounts.
+    fn restart(self) -> Fixture {
+        let publisher = publisher(self.dir.path(), &self.mounter, &self.metrics);
+        Fixture { publisher, ..self }
+    }
+
+    /// A publish carrying kubelet's token for the audience, in `secrets`.
+    fn request_with_kubelet_token(&self, token: &str, expires: &str) -> PublishRequest {
+        let mut request = self.request("git-connector");
+        request.secrets.insert(
+            crate::volume::attr::SERVICE_ACCOUNT_TOKENS.to_owned(),
+            format!(r#"{{"proxy":{{"token":"{token}","expirationTimestamp":"{expires}"}}}}"#),
+        );
+        request
     }
 
     fn target(&self) -> PathBuf {
@@ -290,4 +312,88 @@ async fn no_per_target_lock_outlives_its_call() {
     let failed = fx.publisher.publish(&fx.request("missing")).await;
     assert!(failed.is_err());
     assert_eq!(fx.publisher.mounted.locks_held(), 0);
+}
+
+const LATER: &str = "2099-01-01T00:00:00Z";
+
+#[tokio::test]
+async fn a_refresh_of_a_kubelet_volume_uses_kubelets_last_token_never_the_file() {
+    let fx = Fixture::new();
+    let outcome = fx
+        .publisher
+        .publish(&fx.request_with_kubelet_token("kubelet-s3cr3t", LATER))
+        .await
+        .unwrap();
+    assert_eq!(outcome, PublishOutcome::Mounted);
+    assert_eq!(fx.only_volume().token_origin, Some(TokenOrigin::Kubelet));
+    fx.set_token("file-s3cr3t");
+
+    let refreshed = fx.publisher.refresh(&fx.only_volume()).await.unwrap();
+
+    assert_eq!(refreshed, Refreshed::Rendered);
+    assert_eq!(fx.file("context.token"), "kubelet-s3cr3t");
+    assert!(!fx.state_text().contains("kubelet-s3cr3t"));
+}
+
+#[tokio::test]
+async fn a_restarted_driver_waits_for_kubelets_republish_instead_of_using_the_file() {
+    let fx = Fixture::new();
+    fx.publisher
+        .publish(&fx.request_with_kubelet_token("kubelet-s3cr3t", LATER))
+        .await
+        .unwrap();
+    let fx = fx.restart();
+    fx.set_token("file-s3cr3t");
+    let writes = fx.mounter.calls().len();
+
+    let refreshed = fx.publisher.refresh(&fx.only_volume()).await.unwrap();
+
+    assert_eq!(refreshed, Refreshed::AwaitingKubelet);
+    assert_eq!(fx.mounter.calls().len(), writes, "nothing was written");
+    assert_eq!(fx.file("context.token"), "kubelet-s3cr3t");
+
+    let republished = fx
+        .publisher
+        .publish(&fx.request_with_kubelet_token("kubelet-next", LATER))
+        .await
+        .unwrap();
+    assert_eq!(republished, PublishOutcome::Updated);
+    let refreshed = fx.publisher.refresh(&fx.only_volume()).await.unwrap();
+    assert_eq!(refreshed, Refreshed::Rendered);
+    assert_eq!(fx.file("context.token"), "kubelet-next");
+}
+
+#[tokio::test]
+async fn an_expired_kubelet_token_is_not_rendered_again() {
+    let fx = Fixture::new();
+    fx.publisher
+        .publish(&fx.request_with_kubelet_token("old-s3cr3t", "2001-01-01T00:00:00Z"))
+        .await
+        .unwrap();
+
+    let refreshed = fx.publisher.refresh(&fx.only_volume()).await.unwrap();
+
+    assert_eq!(refreshed, Refreshed::AwaitingKubelet);
+}
+
+#[tokio::test]
+async fn a_failed_republish_still_keeps_kubelets_newer_token_for_the_next_refresh() {
+    let fx = Fixture::new();
+    fx.publisher
+        .publish(&fx.request_with_kubelet_token("first-kubelet", LATER))
+        .await
+        .unwrap();
+    let mut broken = fx.request_with_kubelet_token("newer-kubelet", LATER);
+    broken
+        .volume_context
+        .insert("configuration.names".into(), "missing".into());
+    assert_eq!(
+        fx.publisher.publish(&broken).await.unwrap(),
+        PublishOutcome::KeptPrevious
+    );
+    assert_eq!(fx.file("context.token"), "first-kubelet");
+
+    fx.publisher.refresh(&fx.only_volume()).await.unwrap();
+
+    assert_eq!(fx.file("context.token"), "newer-kubelet");
 }

@@ -1,6 +1,6 @@
-//! Service-account tokens for the proxy: the one kubelet passed for the
-//! driver's audience, else one from the driver's own source (a TokenRequest
-//! in a cluster, a file offline).
+//! Service-account tokens for the proxy, and where they come from: kubelet
+//! (the CSIDriver's `tokenRequests`, the default), the driver's own
+//! TokenRequests (opt-in), or a file offline.
 //!
 //! A [`Token`] never shows its secret in Debug output; callers reach it only
 //! through [`Token::secret`], to put it into the rendered files.
@@ -42,6 +42,22 @@ impl Token {
     pub fn secret(&self) -> &str {
         &self.secret
     }
+
+    /// Whether it has expired by `now` (a token without a known expiry
+    /// never has).
+    pub fn is_expired(&self, now: SystemTime) -> bool {
+        self.expires_at.is_some_and(|expires_at| expires_at <= now)
+    }
+}
+
+/// Who gave a volume its token, which says who can give the next one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenOrigin {
+    /// Kubelet, in the request: only kubelet's next republish brings another.
+    Kubelet,
+    /// The driver's own source (a TokenRequest or the token file).
+    Driver,
 }
 
 impl fmt::Debug for Token {
@@ -56,12 +72,13 @@ impl fmt::Debug for Token {
 /// Why no token could be had. Messages never contain a token.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
-    /// Nothing configured can provide one.
+    /// Kubelet passed none for the audience, and nothing else may give one.
     #[error(
-        "no service-account token for audience {audience:?}: kubelet passed none \
-         (add it to the CSIDriver's tokenRequests) and no token file is configured"
+        "kubelet passed no service-account token for audience {audience:?} \
+         (csi.storage.k8s.io/serviceAccount.tokens): the CSIDriver object must list \
+         {{audience: {audience:?}}} in spec.tokenRequests"
     )]
-    NoSource { audience: String },
+    NoKubeletToken { audience: String },
     #[error("token file {}: {source}", path.display())]
     File {
         path: PathBuf,
@@ -91,30 +108,62 @@ pub trait TokenSource: Send + Sync {
     ) -> Result<Token, TokenError>;
 }
 
-/// How the driver gets a volume's token: kubelet's for the audience when the
-/// request carries one, else its own source's.
+/// How the driver gets a volume's token: kubelet's for the audience, the
+/// driver's own source's, or kubelet's with the driver's as a fallback.
 pub struct Tokens {
     audience: String,
+    /// Whether `csi.storage.k8s.io/serviceAccount.tokens` is read at all:
+    /// when the driver requests tokens itself, that key can only come from
+    /// the pod author's `volumeAttributes`, and is ignored.
+    reads_kubelet: bool,
     own: Option<Arc<dyn TokenSource>>,
 }
 
 impl Tokens {
-    /// `audience`: the `--token-audience` the proxy expects; `own`: what to
-    /// ask when kubelet passed no token (none: kubelet's or nothing).
-    pub fn new(audience: impl Into<String>, own: Option<Arc<dyn TokenSource>>) -> Tokens {
+    /// Kubelet's tokens only (the default): the driver never asks for one.
+    /// `audience` is the `--token-audience` the proxy expects.
+    pub fn kubelet(audience: impl Into<String>) -> Tokens {
         Tokens {
             audience: audience.into(),
-            own,
+            reads_kubelet: true,
+            own: None,
         }
     }
 
+    /// The driver's own tokens only; kubelet's tokens attribute is ignored.
+    pub fn requested(audience: impl Into<String>, source: Arc<dyn TokenSource>) -> Tokens {
+        Tokens {
+            audience: audience.into(),
+            reads_kubelet: false,
+            own: Some(source),
+        }
+    }
+
+    /// Kubelet's token when it passed one, else `fallback`'s (manifests
+    /// mode with `--token-file`).
+    pub fn kubelet_or(audience: impl Into<String>, fallback: Arc<dyn TokenSource>) -> Tokens {
+        Tokens {
+            audience: audience.into(),
+            reads_kubelet: true,
+            own: Some(fallback),
+        }
+    }
+
+    /// Whether the driver can get a token without kubelet.
+    pub fn has_own_source(&self) -> bool {
+        self.own.is_some()
+    }
+
     /// Kubelet's token for the audience in one publish's `secrets` or
-    /// `volume_context`, if it passed one.
+    /// `volume_context`, if it passed one and this driver reads them.
     pub fn from_kubelet(
         &self,
         secrets: &HashMap<String, String>,
         volume_context: &HashMap<String, String>,
     ) -> Result<Option<Token>, AttributeError> {
+        if !self.reads_kubelet {
+            return Ok(None);
+        }
         let tokens = KubeletTokens::of_request(secrets, volume_context)?;
         Ok(tokens.for_audience(&self.audience))
     }
@@ -132,7 +181,7 @@ impl Tokens {
         }
         match &self.own {
             Some(source) => source.token(pod, &self.audience, lifetime).await,
-            None => Err(TokenError::NoSource {
+            None => Err(TokenError::NoKubeletToken {
                 audience: self.audience.clone(),
             }),
         }
@@ -159,52 +208,80 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn the_kubelet_token_wins_over_the_drivers_own_source() {
-        let dir = tempfile::tempdir().unwrap();
+    fn context(json: &str) -> HashMap<String, String> {
+        HashMap::from([(
+            crate::volume::attr::SERVICE_ACCOUNT_TOKENS.to_owned(),
+            json.to_owned(),
+        )])
+    }
+
+    const KUBELET: &str =
+        r#"{"connectors":{"token":"kubelet-tok","expirationTimestamp":"2030-01-01T00:00:00Z"}}"#;
+
+    fn file_source(dir: &tempfile::TempDir) -> Arc<dyn TokenSource> {
         let path = dir.path().join("token");
         std::fs::write(&path, "file-tok").unwrap();
-        let tokens = Tokens::new("connectors", Some(Arc::new(TokenFile::new(path))));
-        let context = HashMap::from([(
-            crate::volume::attr::SERVICE_ACCOUNT_TOKENS.to_owned(),
-            r#"{"connectors":{"token":"kubelet-tok","expirationTimestamp":"2030-01-01T00:00:00Z"}}"#
-                .to_owned(),
-        )]);
-        let kubelet = tokens.from_kubelet(&HashMap::new(), &context).unwrap();
-        let token = tokens
+        Arc::new(TokenFile::new(path))
+    }
+
+    async fn token_of(
+        tokens: &Tokens,
+        context: &HashMap<String, String>,
+    ) -> Result<Token, TokenError> {
+        let kubelet = tokens.from_kubelet(&HashMap::new(), context).unwrap();
+        tokens
             .token(&pod(), Duration::from_secs(600), kubelet)
             .await
-            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_kubelet_token_wins_over_the_fallback() {
+        let dir = tempfile::tempdir().unwrap();
+        let tokens = Tokens::kubelet_or("connectors", file_source(&dir));
+        let token = token_of(&tokens, &context(KUBELET)).await.unwrap();
         assert_eq!(token.secret(), "kubelet-tok");
         assert!(token.expires_at.is_some());
-        let own = tokens
-            .token(&pod(), Duration::from_secs(600), None)
-            .await
-            .unwrap();
+        let own = token_of(&tokens, &HashMap::new()).await.unwrap();
         assert_eq!(own.secret(), "file-tok");
     }
 
     #[tokio::test]
-    async fn a_kubelet_token_for_another_audience_is_not_used() {
-        let tokens = Tokens::new("connectors", None);
-        let context = HashMap::from([(
-            crate::volume::attr::SERVICE_ACCOUNT_TOKENS.to_owned(),
-            r#"{"other":{"token":"x"}}"#.to_owned(),
-        )]);
+    async fn requested_tokens_ignore_the_tokens_attribute_even_malformed() {
+        let dir = tempfile::tempdir().unwrap();
+        let tokens = Tokens::requested("connectors", file_source(&dir));
         assert_eq!(
-            tokens.from_kubelet(&HashMap::new(), &context).unwrap(),
+            token_of(&tokens, &context(KUBELET)).await.unwrap().secret(),
+            "file-tok"
+        );
+        assert_eq!(
+            tokens
+                .from_kubelet(&HashMap::new(), &context("{nope"))
+                .unwrap(),
             None
         );
     }
 
     #[tokio::test]
-    async fn no_kubelet_token_and_no_source_of_its_own_is_a_clear_error() {
-        let tokens = Tokens::new("connectors", None);
-        let err = tokens
-            .token(&pod(), Duration::from_secs(600), None)
+    async fn kubelet_only_without_a_token_for_the_audience_names_the_tokenrequests_audience() {
+        let tokens = Tokens::kubelet("connectors");
+        assert!(!tokens.has_own_source());
+        let err = token_of(&tokens, &context(r#"{"other":{"token":"x"}}"#))
             .await
             .unwrap_err();
-        assert!(matches!(err, TokenError::NoSource { .. }));
-        assert!(err.to_string().contains("tokenRequests"), "{err}");
+        assert!(matches!(err, TokenError::NoKubeletToken { .. }));
+        assert_eq!(
+            err.to_string(),
+            "kubelet passed no service-account token for audience \"connectors\" \
+             (csi.storage.k8s.io/serviceAccount.tokens): the CSIDriver object must list \
+             {audience: \"connectors\"} in spec.tokenRequests"
+        );
+    }
+
+    #[test]
+    fn a_token_without_a_known_expiry_never_expires() {
+        let now = SystemTime::now();
+        assert!(!Token::new("a", None).is_expired(now));
+        assert!(Token::new("a", Some(now)).is_expired(now));
+        assert!(!Token::new("a", Some(now + Duration::from_secs(1))).is_expired(now));
     }
 }

@@ -87,7 +87,7 @@ impl Options {
                 let seams: Seams = (
                     Arc::new(catalog),
                     Arc::new(AllowAll),
-                    Tokens::new(AUDIENCE, Some(file)),
+                    Tokens::kubelet_or(AUDIENCE, file),
                 );
                 seams
             }
