@@ -97,7 +97,9 @@ impl Node for NodeService {
             Ok(outcome) => {
                 let operation = match outcome {
                     PublishOutcome::Mounted => Operation::Publish,
-                    PublishOutcome::Updated | PublishOutcome::KeptPrevious => Operation::Republish,
+                    PublishOutcome::Updated
+                    | PublishOutcome::Unchanged
+                    | PublishOutcome::KeptPrevious => Operation::Republish,
                 };
                 self.observe(operation, Ok(()), started);
                 Ok(Response::new(NodePublishVolumeResponse {}))

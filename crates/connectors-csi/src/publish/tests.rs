@@ -45,10 +45,11 @@ impl Fixture {
             access: Arc::new(AllowAll),
             tokens: Tokens::new("proxy", Some(Arc::new(TokenFile::new(token_file)))),
             renderer: Arc::new(Renderer::default()),
-            volumes: VolumeDirs::new(mounter.clone(), 1 << 20),
+            volumes: VolumeDirs::new(mounter.clone(), 1 << 20, dir.path()),
             state: StateStore::open(dir.path().join("state")).unwrap(),
             ca_cert: String::new(),
             metrics: metrics.clone(),
+            render_concurrency: 2,
         });
         Fixture {
             dir,
@@ -134,7 +135,7 @@ async fn publish_is_idempotent_for_the_same_target() {
         .publish(&fx.request("git-connector"))
         .await
         .unwrap();
-    assert_eq!(again, PublishOutcome::Updated);
+    assert_eq!(again, PublishOutcome::Unchanged);
     assert_eq!(fx.file(".gitconfig"), "token=first-s3cr3t");
     let mounts = fx
         .mounter
