@@ -110,6 +110,7 @@ fn render_code(err: &RenderError) -> Code {
         | RenderError::NoConnectors => Code::InvalidArgument,
         RenderError::FileTooLarge { .. }
         | RenderError::VolumeTooLarge { .. }
+        | RenderError::TooManyFiles { .. }
         | RenderError::Timeout { .. } => Code::ResourceExhausted,
     }
 }

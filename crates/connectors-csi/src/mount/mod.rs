@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::render::FilePlan;
+use crate::volume::excerpt;
 
 pub mod atomic;
 #[cfg(any(test, feature = "test-util"))]
@@ -199,7 +200,7 @@ impl VolumeDirs {
                 return Err(occupied("another volume of this driver".into()));
             }
             return Err(occupied(format!(
-                "a {} mount of {:?}",
+                "a {} mount of {}",
                 excerpt(&entry.fs_type),
                 excerpt(&entry.source)
             )));
@@ -365,15 +366,6 @@ fn remove_empty_dir(target: &Path) -> Result<(), MountError> {
             path: target.to_owned(),
             source,
         }),
-    }
-}
-
-/// At most a few dozen characters of a value that may be long or hostile.
-pub(crate) fn excerpt(value: &str) -> String {
-    const SHOWN: usize = 40;
-    match value.char_indices().nth(SHOWN) {
-        None => value.to_owned(),
-        Some((cut, _)) => format!("{}… ({} bytes)", &value[..cut], value.len()),
     }
 }
 

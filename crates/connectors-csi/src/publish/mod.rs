@@ -173,7 +173,7 @@ impl Publisher {
             if found != Found::Free {
                 return Err(MountError::Occupied {
                     path: target,
-                    what: format!("volume {:?}", crate::mount::excerpt(&other.volume_id)),
+                    what: format!("volume {}", crate::volume::excerpt(&other.volume_id)),
                 }
                 .into());
             }
