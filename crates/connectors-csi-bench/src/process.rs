@@ -44,6 +44,8 @@ impl DriverProcess {
             .arg(format!("--endpoint=unix://{}", socket.display()))
             .arg("--node-id=bench")
             .arg(format!("--state-dir={}", state.display()))
+            // The bench's targets are below its directory.
+            .arg(format!("--kubelet-root-dir={}", setup.dir.display()))
             .arg(format!("--manifests={}", setup.manifests.display()))
             .arg(format!("--token-file={}", setup.token_file.display()))
             .env("RUST_LOG", "warn")

@@ -14,7 +14,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the CSI Identity, Controller and Node services on a unix socket.
-    Serve(cli::serve::Args),
+    Serve(Box<cli::serve::Args>),
     /// Render offline the files a pod would get, from manifests and volume attributes.
     Render(cli::render::Args),
     /// Render a raw Go template with JSON data (or a batch of cases).
@@ -26,7 +26,7 @@ enum Command {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => cli::serve::run(args),
+        Command::Serve(args) => cli::serve::run(*args),
         Command::Render(args) => cli::render::run(args),
         Command::Template(args) => cli::template::run(args),
         Command::Lint(args) => cli::lint::run(args),

@@ -5,7 +5,7 @@
 //! attribute. Kubelet's own `csi.storage.k8s.io/*` pod attributes are read
 //! here too; its tokens attribute is the token module's.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::time::Duration;
 
@@ -42,6 +42,17 @@ pub(crate) const DEFAULT_TOKEN_EXPIRATION: Duration = Duration::from_secs(30 * 6
 pub(crate) const MIN_TOKEN_EXPIRATION: Duration = Duration::from_secs(10 * 60);
 /// A day: a leaked file should not stay useful for longer.
 pub(crate) const MAX_TOKEN_EXPIRATION: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Connectors one volume may name: each costs a lookup and an access
+/// review; real pods use a handful.
+pub const MAX_CONNECTORS: usize = 32;
+/// Largest value of a pod-facing attribute (`connectors` with
+/// [`MAX_CONNECTORS`] full-length names fits).
+pub const MAX_ATTRIBUTE_BYTES: usize = 16 * 1024;
+/// Largest `configuration.params` JSON.
+pub const MAX_PARAMS_BYTES: usize = 64 * 1024;
+/// Attributes one volume may carry, kubelet's included.
+pub const MAX_ATTRIBUTES: usize = 64;
 
 /// One connector of the volume.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -110,6 +121,7 @@ impl VolumeRequest {
     pub fn parse(
         volume_context: &HashMap<String, String>,
     ) -> Result<VolumeRequest, AttributeError> {
+        check_sizes(volume_context)?;
         let get = |key: &str| volume_context.get(key).map(String::as_str);
         let pod = PodInfo {
             name: get(attr::POD_NAME).unwrap_or_default().to_owned(),
@@ -136,20 +148,71 @@ impl VolumeRequest {
     }
 }
 
+/// The bounds, before anything is parsed: a hostile pod spec costs no more
+/// than a look at each value's length.
+fn check_sizes(context: &HashMap<String, String>) -> Result<(), AttributeError> {
+    if context.len() > MAX_ATTRIBUTES {
+        return Err(AttributeError::new(
+            "volumeAttributes",
+            format!(
+                "{} attributes, more than the limit of {MAX_ATTRIBUTES}",
+                context.len()
+            ),
+        ));
+    }
+    for (key, value) in context {
+        let (attribute, limit) = match key.as_str() {
+            // Kubelet's, sized by kubelet.
+            attr::SERVICE_ACCOUNT_TOKENS => continue,
+            attr::CONFIGURATION_PARAMS => (attr::CONFIGURATION_PARAMS, MAX_PARAMS_BYTES),
+            attr::CONNECTORS => (attr::CONNECTORS, MAX_ATTRIBUTE_BYTES),
+            _ => ("volumeAttributes", MAX_ATTRIBUTE_BYTES),
+        };
+        if value.len() > limit {
+            return Err(AttributeError::new(
+                attribute,
+                format!(
+                    "the value of {:?} is {} bytes, more than the limit of {limit}",
+                    excerpt(key),
+                    value.len()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// At most a few dozen characters of a value that may be long or hostile,
+/// quoted, for error messages.
+pub(crate) fn excerpt(value: &str) -> String {
+    const SHOWN: usize = 40;
+    match value.char_indices().nth(SHOWN) {
+        None => format!("{value:?}"),
+        Some((cut, _)) => format!("{:?}… ({} bytes)", &value[..cut], value.len()),
+    }
+}
+
 fn parse_connectors<'a>(
     get: &impl Fn(&str) -> Option<&'a str>,
     pod_namespace: &str,
 ) -> Result<Vec<ConnectorRef>, AttributeError> {
     let mut refs = Vec::new();
     if let Some(list) = get(attr::CONNECTORS) {
+        let mut seen = HashSet::new();
         for item in comma_items(list) {
+            if refs.len() == MAX_CONNECTORS {
+                return Err(AttributeError::new(
+                    attr::CONNECTORS,
+                    format!("more than {MAX_CONNECTORS} connectors"),
+                ));
+            }
             let (namespace, name) = match item.split_once('/') {
                 Some((ns, name)) => (ns, name),
                 None => ("", item),
             };
             let namespace = default_namespace(attr::CONNECTORS, namespace, pod_namespace)?;
             let connector = checked_ref(attr::CONNECTORS, namespace, name)?;
-            if refs.contains(&connector) {
+            if !seen.insert(connector.clone()) {
                 return Err(AttributeError::new(
                     attr::CONNECTORS,
                     format!("connector {connector} is listed twice"),
@@ -225,7 +288,8 @@ fn parse_selection(list: Option<&str>) -> Result<ConfigurationSelection, Attribu
                 return Err(AttributeError::new(
                     attr::CONFIGURATION_NAMES,
                     format!(
-                        "exclusion {item:?} does not name a file (letters, digits, '.', '_', '-')"
+                        "exclusion {} does not name a file (letters, digits, '.', '_', '-')",
+                        excerpt(item)
                     ),
                 ));
             }
@@ -235,7 +299,7 @@ fn parse_selection(list: Option<&str>) -> Result<ConfigurationSelection, Attribu
         } else if item.chars().any(char::is_whitespace) {
             return Err(AttributeError::new(
                 attr::CONFIGURATION_NAMES,
-                format!("configuration name {item:?} contains whitespace"),
+                format!("configuration name {} contains whitespace", excerpt(item)),
             ));
         } else if !selection.include.iter().any(|c| c == item) {
             selection.include.push(item.to_owned());
@@ -267,7 +331,8 @@ fn parse_params(
             return Err(AttributeError::new(
                 ATTR,
                 format!(
-                    "configuration {configuration:?} is not included in {:?}",
+                    "configuration {} is not included in {:?}",
+                    excerpt(&configuration),
                     attr::CONFIGURATION_NAMES
                 ),
             ));
@@ -275,7 +340,10 @@ fn parse_params(
         let Json::Object(values) = values else {
             return Err(AttributeError::new(
                 ATTR,
-                format!("the value for configuration {configuration:?} must be a JSON object of param values"),
+                format!(
+                    "the value for configuration {} must be a JSON object of param values",
+                    excerpt(&configuration)
+                ),
             ));
         };
         params.insert(configuration, values);
@@ -288,6 +356,12 @@ fn parse_expiration(text: Option<&str>) -> Result<Duration, AttributeError> {
     let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(DEFAULT_TOKEN_EXPIRATION);
     };
+    if text.len() > 64 {
+        return Err(AttributeError::new(
+            ATTR,
+            format!("{} is not a duration", excerpt(text)),
+        ));
+    }
     let duration = parse_go_duration(text).map_err(|problem| AttributeError::new(ATTR, problem))?;
     if !(MIN_TOKEN_EXPIRATION..=MAX_TOKEN_EXPIRATION).contains(&duration) {
         return Err(AttributeError::new(
@@ -304,7 +378,7 @@ fn parse_ephemeral(text: &str) -> Result<bool, AttributeError> {
         "false" => Ok(false),
         other => Err(AttributeError::new(
             attr::EPHEMERAL,
-            format!("{other:?} is not \"true\" or \"false\""),
+            format!("{} is not \"true\" or \"false\"", excerpt(other)),
         )),
     }
 }

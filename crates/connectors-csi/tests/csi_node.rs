@@ -386,6 +386,7 @@ async fn missing_objects_are_not_found_naming_them() {
     )
     .unwrap();
     let mut options = Options::new(&dir.path().join("node"));
+    options.kubelet_root = dir.path().to_owned();
     options.manifests = vec![manifests];
     std::fs::create_dir_all(&options.root).unwrap();
     std::fs::write(options.token_file(), "file-token-s3cr3t").unwrap();

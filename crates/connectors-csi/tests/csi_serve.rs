@@ -27,6 +27,8 @@ fn spawn_serve(dir: &Path, port: u16) -> ServeProcess {
         .args(["--node-id", "node-a", "--driver-name", "connectors-csi"])
         .arg("--state-dir")
         .arg(dir.join("state"))
+        .arg("--kubelet-root-dir")
+        .arg(dir)
         .arg("--manifests")
         .arg(quickstart())
         .args(["--token-audience", AUDIENCE])

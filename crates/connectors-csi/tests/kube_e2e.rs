@@ -348,6 +348,8 @@ async fn the_serve_binary_requesting_tokens_publishes_and_re_renders_on_a_connec
         .args(["--node-id", "node-a"])
         .arg("--state-dir")
         .arg(dir.path().join("state"))
+        .arg("--kubelet-root-dir")
+        .arg(dir.path())
         .arg("--kubeconfig")
         .arg(server.kubeconfig_path())
         .args(["--token-audience", AUDIENCE, "--token-source", "request"])

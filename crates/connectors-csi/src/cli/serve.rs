@@ -42,6 +42,14 @@ pub struct Args {
     node_id: String,
     #[arg(long, default_value = "connectors-csi")]
     driver_name: String,
+    /// Kubelet's root directory: every target path must be below it, with
+    /// no symlink on the way.
+    #[arg(long, default_value = "/var/lib/kubelet")]
+    kubelet_root_dir: PathBuf,
+    /// How many volumes render at once, each on a blocking thread
+    /// (default: the number of CPUs).
+    #[arg(long)]
+    render_concurrency: Option<usize>,
     /// Per-volume records, kept across restarts.
     #[arg(long, default_value = "/var/lib/connectors-csi/volumes")]
     state_dir: PathBuf,
@@ -116,10 +124,13 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         access,
         tokens,
         renderer: Arc::new(Renderer::default()),
-        volumes: VolumeDirs::new(Arc::new(SystemMounter), TMPFS_BYTES),
+        volumes: VolumeDirs::new(Arc::new(SystemMounter), TMPFS_BYTES, &args.kubelet_root_dir),
         state,
         ca_cert,
         metrics: metrics.clone(),
+        render_concurrency: args.render_concurrency.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+        }),
     }));
     tracing::info!(
         volumes = publisher.volumes().len(),

@@ -48,14 +48,32 @@ fn invalid(field: &'static str, problem: &'static str) -> PublishError {
     PublishError::InvalidRequest { field, problem }
 }
 
-/// The CSI-level checks; the volume attributes are the pipeline's.
-fn publish_request(request: NodePublishVolumeRequest) -> Result<PublishRequest, PublishError> {
-    if request.volume_id.is_empty() {
+/// Far above the 128 bytes CSI lets a CO assume; volume ids only ever
+/// reach disk hashed, so this only bounds memory and messages.
+const MAX_VOLUME_ID_BYTES: usize = 1024;
+/// Linux's PATH_MAX.
+const MAX_TARGET_PATH_BYTES: usize = 4096;
+
+/// The fields both calls carry.
+fn check_ids(volume_id: &str, target_path: &str) -> Result<(), PublishError> {
+    if volume_id.is_empty() {
         return Err(invalid("volume_id", "missing"));
     }
-    if request.target_path.is_empty() {
+    if volume_id.len() > MAX_VOLUME_ID_BYTES {
+        return Err(invalid("volume_id", "longer than 1024 bytes"));
+    }
+    if target_path.is_empty() {
         return Err(invalid("target_path", "missing"));
     }
+    if target_path.len() > MAX_TARGET_PATH_BYTES {
+        return Err(invalid("target_path", "longer than PATH_MAX (4096 bytes)"));
+    }
+    Ok(())
+}
+
+/// The CSI-level checks; the volume attributes are the pipeline's.
+fn publish_request(request: NodePublishVolumeRequest) -> Result<PublishRequest, PublishError> {
+    check_ids(&request.volume_id, &request.target_path)?;
     let capability = request
         .volume_capability
         .ok_or_else(|| invalid("volume_capability", "missing"))?;
@@ -100,7 +118,9 @@ impl Node for NodeService {
             Ok(outcome) => {
                 let operation = match outcome {
                     PublishOutcome::Mounted => Operation::Publish,
-                    PublishOutcome::Updated | PublishOutcome::KeptPrevious => Operation::Republish,
+                    PublishOutcome::Updated
+                    | PublishOutcome::Unchanged
+                    | PublishOutcome::KeptPrevious => Operation::Republish,
                 };
                 self.observe(operation, Ok(()), started);
                 Ok(Response::new(NodePublishVolumeResponse {}))
@@ -119,13 +139,12 @@ impl Node for NodeService {
     ) -> Result<Response<NodeUnpublishVolumeResponse>, Status> {
         let started = Instant::now();
         let request = request.into_inner();
-        let result = if request.volume_id.is_empty() {
-            Err(invalid("volume_id", "missing"))
-        } else if request.target_path.is_empty() {
-            Err(invalid("target_path", "missing"))
-        } else {
-            let target = PathBuf::from(&request.target_path);
-            self.publisher.unpublish(&request.volume_id, &target).await
+        let result = match check_ids(&request.volume_id, &request.target_path) {
+            Ok(()) => {
+                let target = PathBuf::from(&request.target_path);
+                self.publisher.unpublish(&request.volume_id, &target).await
+            }
+            Err(err) => Err(err),
         };
         self.observe(Operation::Unpublish, result.as_ref().map(|_| ()), started);
         match result {
@@ -241,6 +260,12 @@ mod tests {
         let mut r = request();
         r.readonly = false;
         assert_eq!(field_of(r), "readonly");
+        let mut r = request();
+        r.volume_id = "v".repeat(2000);
+        assert_eq!(field_of(r), "volume_id");
+        let mut r = request();
+        r.target_path = format!("/{}", "p".repeat(5000));
+        assert_eq!(field_of(r), "target_path");
     }
 
     fn with_flags(flags: &[&str]) -> NodePublishVolumeRequest {

@@ -5,7 +5,7 @@ use tonic::{Code, Status};
 
 use crate::access::AccessError;
 use crate::catalog::CatalogError;
-use crate::mount::{MountError, StateError};
+use crate::mount::{MountError, StateError, TargetError};
 use crate::publish::PublishError;
 use crate::render::RenderError;
 use crate::tokens::TokenError;
@@ -67,16 +67,34 @@ fn token_code(err: &TokenError) -> Code {
 
 fn mount_code(err: &MountError) -> Code {
     match err {
+        MountError::Target(err) => target_code(err),
+        // Someone else's mount or files: retrying will not help, and
+        // nothing there was touched.
+        MountError::Occupied { .. } => Code::FailedPrecondition,
         // The files did not fit the tmpfs: a size bound, like the renderer's.
         MountError::Write { source, .. } if source.kind() == std::io::ErrorKind::StorageFull => {
             Code::ResourceExhausted
         }
         MountError::CreateTarget { .. }
+        | MountError::MountTable { .. }
         | MountError::Mount { .. }
         | MountError::Remount { .. }
         | MountError::Write { .. }
         | MountError::Unmount { .. }
         | MountError::RemoveTarget { .. } => Code::Internal,
+    }
+}
+
+fn target_code(err: &TargetError) -> Code {
+    match err {
+        TargetError::Relative { .. }
+        | TargetError::NotNormalised { .. }
+        | TargetError::OutsideRoot { .. }
+        | TargetError::Symlink { .. }
+        | TargetError::NotDirectory { .. }
+        | TargetError::InsideVolume { .. }
+        | TargetError::HoldsVolume { .. } => Code::InvalidArgument,
+        TargetError::Io { .. } => Code::Internal,
     }
 }
 
@@ -95,6 +113,7 @@ fn render_code(err: &RenderError) -> Code {
         | RenderError::NoConnectors => Code::InvalidArgument,
         RenderError::FileTooLarge { .. }
         | RenderError::VolumeTooLarge { .. }
+        | RenderError::TooManyFiles { .. }
         | RenderError::Timeout { .. } => Code::ResourceExhausted,
     }
 }

@@ -21,6 +21,8 @@ use crate::render::FilePlan;
 pub(crate) const DATA_LINK: &str = "..data";
 /// Built and then renamed over [`DATA_LINK`] or a file link.
 const TEMP_LINK: &str = "..tmp_link";
+/// Every file: the pod may run as any user and must read it.
+const FILE_MODE: u32 = 0o644;
 
 /// Writes `plan` as a new generation under `target`, switches `..data` to
 /// it, fixes the per-file links and removes older generations. Returns the
@@ -63,6 +65,40 @@ pub(crate) fn current_generation(target: &Path) -> io::Result<Option<String>> {
     }
 }
 
+/// Whether the current generation holds exactly `plan`'s files (names,
+/// contents, the mode every file is written with), each linked: then a
+/// republish has nothing to write.
+pub fn holds(target: &Path, plan: &FilePlan) -> io::Result<bool> {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(generation) = current_generation(target)? else {
+        return Ok(false);
+    };
+    let dir = target.join(generation);
+    if fs::read_dir(&dir)?.count() != plan.files.len() {
+        return Ok(false);
+    }
+    for file in &plan.files {
+        let path = dir.join(&file.name);
+        let meta = match fs::symlink_metadata(&path) {
+            Ok(meta) => meta,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(err) => return Err(err),
+        };
+        let same_shape = meta.is_file()
+            && meta.permissions().mode() & 0o7777 == FILE_MODE
+            && meta.len() == file.content.len() as u64;
+        if !same_shape || fs::read(&path)? != file.content {
+            return Ok(false);
+        }
+        let linked = fs::read_link(target.join(&file.name))
+            .is_ok_and(|link| link == Path::new(DATA_LINK).join(&file.name));
+        if !linked {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// The renderer validates names; this is the last guard before the
 /// filesystem, since a `/` or a `..` prefix would escape or clash with the
 /// swap's own entries.
@@ -103,7 +139,7 @@ fn write_file(path: &Path, content: &[u8]) -> io::Result<()> {
     let mut file = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .mode(0o644)
+        .mode(FILE_MODE)
         .open(path)?;
     file.write_all(content)
 }
@@ -158,11 +194,16 @@ fn remove_generations_except(target: &Path, keep: Option<&str>) -> io::Result<()
     Ok(())
 }
 
+/// A generation holds only files (names have no `/`): remove them, then it.
 fn remove_dir_if_present(path: &Path) -> io::Result<()> {
-    match fs::remove_dir_all(path) {
-        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
-        other => other,
+    let entries = match fs::read_dir(path) {
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
+        other => other?,
+    };
+    for entry in entries {
+        fs::remove_file(entry?.path())?;
     }
+    fs::remove_dir(path)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! A [`Mounter`] that records calls and keeps mounts in memory, so the
 //! publish pipeline is testable without root. Files land on the parent
-//! filesystem; only the mount table is pretended.
+//! filesystem; only the mount table is pretended, and an unmount takes the
+//! files with it as a tmpfs's would go.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -8,12 +9,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use super::{tmpfs, MountOptions, Mounter};
+use super::{tmpfs, MountEntry, MountOptions, Mounter};
 
 #[derive(Debug, Default)]
 pub struct RecordingMounter {
-    /// Mounted targets and whether each is read-only.
-    mounts: Mutex<BTreeMap<PathBuf, bool>>,
+    /// Mounted targets: source and whether each is read-only.
+    mounts: Mutex<BTreeMap<PathBuf, (String, bool)>>,
     /// The data the system mounter would have passed, by target.
     data: Mutex<BTreeMap<PathBuf, String>>,
     calls: Mutex<Vec<String>>,
@@ -28,7 +29,7 @@ impl RecordingMounter {
 
     /// `Some(read_only)` when `target` is mounted.
     pub fn read_only(&self, target: &Path) -> Option<bool> {
-        self.mounts.lock().ok()?.get(target).copied()
+        self.mounts.lock().ok()?.get(target).map(|(_, ro)| *ro)
     }
 
     /// The mount data of the last mount at `target`, exactly as the
@@ -48,7 +49,10 @@ impl RecordingMounter {
         }
     }
 
-    fn with_mounts<T>(&self, f: impl FnOnce(&mut BTreeMap<PathBuf, bool>) -> T) -> io::Result<T> {
+    fn with_mounts<T>(
+        &self,
+        f: impl FnOnce(&mut BTreeMap<PathBuf, (String, bool)>) -> T,
+    ) -> io::Result<T> {
         let mut mounts = self
             .mounts
             .lock()
@@ -61,6 +65,7 @@ impl Mounter for RecordingMounter {
     fn mount_tmpfs(
         &self,
         target: &Path,
+        source: &str,
         size_bytes: u64,
         options: &MountOptions,
     ) -> io::Result<()> {
@@ -71,7 +76,7 @@ impl Mounter for RecordingMounter {
         if let Ok(mut data) = self.data.lock() {
             data.insert(target.to_owned(), tmpfs::mount_data(size_bytes, options));
         }
-        self.with_mounts(|m| m.insert(target.to_owned(), false))?;
+        self.with_mounts(|m| m.insert(target.to_owned(), (source.to_owned(), false)))?;
         Ok(())
     }
 
@@ -79,7 +84,7 @@ impl Mounter for RecordingMounter {
         let mode = if read_only { "ro" } else { "rw" };
         self.record(format!("remount-{mode} {}", target.display()));
         self.with_mounts(|m| match m.get_mut(target) {
-            Some(flag) => {
+            Some((_, flag)) => {
                 *flag = read_only;
                 Ok(())
             }
@@ -90,11 +95,36 @@ impl Mounter for RecordingMounter {
     fn unmount(&self, target: &Path) -> io::Result<()> {
         self.record(format!("unmount {}", target.display()));
         self.with_mounts(|m| m.remove(target))?
-            .map(|_| ())
-            .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))
+            .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+        empty_dir(target)
     }
 
-    fn is_mounted(&self, target: &Path) -> io::Result<bool> {
-        self.with_mounts(|m| m.contains_key(target))
+    fn mount_table(&self) -> io::Result<Vec<MountEntry>> {
+        self.with_mounts(|m| {
+            m.iter()
+                .map(|(target, (source, read_only))| MountEntry {
+                    mount_point: target.clone(),
+                    fs_type: "tmpfs".into(),
+                    source: source.clone(),
+                    mount_options: vec![if *read_only { "ro" } else { "rw" }.into()],
+                    super_options: Vec::new(),
+                })
+                .collect()
+        })
     }
+}
+
+/// What the pretended tmpfs held: the files and generation directories
+/// written on the parent filesystem.
+fn empty_dir(dir: &Path) -> io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            empty_dir(&entry.path())?;
+            std::fs::remove_dir(entry.path())?;
+        } else {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
 }

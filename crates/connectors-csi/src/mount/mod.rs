@@ -10,36 +10,88 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::render::FilePlan;
+use crate::volume::excerpt;
 
 pub(crate) mod atomic;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fake;
 pub mod options;
 pub mod state;
+pub(crate) mod target;
 pub(crate) mod tmpfs;
 
 #[cfg(any(test, feature = "test-util"))]
 pub use fake::RecordingMounter;
 pub use options::{MountFlagError, MountOptions};
 pub use state::{StateError, StateStore, VolumeState};
-pub use tmpfs::SystemMounter;
+pub use target::{TargetError, TargetRules};
+pub use tmpfs::{MountEntry, SystemMounter};
+
+/// The mount source of every tmpfs this driver mounts starts with this;
+/// the rest names the volume, so a mount says whose it is.
+pub const SOURCE_PREFIX: &str = "connectors-csi";
+
+/// The mount source of `volume_id`'s tmpfs: bounded whatever the id's length.
+pub fn mount_source(volume_id: &str) -> String {
+    format!("{SOURCE_PREFIX}:{:016x}", fnv1a(volume_id.as_bytes()))
+}
+
+/// A stable, dependency-free hash for short names of unbounded strings.
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// Whether a mount source is one of this driver's tmpfs (older versions
+/// mounted with the bare prefix).
+fn is_own_source(source: &str) -> bool {
+    source == SOURCE_PREFIX
+        || source
+            .strip_prefix(SOURCE_PREFIX)
+            .is_some_and(|rest| rest.starts_with(':'))
+}
 
 /// The mount operations a volume needs; a seam so tests run without root.
 pub trait Mounter: Send + Sync {
     /// Mounts a fresh, writable tmpfs of `size_bytes` at `target`
-    /// (`nosuid,nodev,noexec`), labelled as `options` say.
-    fn mount_tmpfs(&self, target: &Path, size_bytes: u64, options: &MountOptions)
-        -> io::Result<()>;
+    /// (`nosuid,nodev,noexec`), naming it `source` in the mount table and
+    /// labelled as `options` say.
+    fn mount_tmpfs(
+        &self,
+        target: &Path,
+        source: &str,
+        size_bytes: u64,
+        options: &MountOptions,
+    ) -> io::Result<()>;
     /// Changes the mount at `target` to read-only or back to writable.
     fn remount(&self, target: &Path, size_bytes: u64, read_only: bool) -> io::Result<()>;
     fn unmount(&self, target: &Path) -> io::Result<()>;
+    /// Every mount, in mount order (later entries are on top).
+    fn mount_table(&self) -> io::Result<Vec<MountEntry>>;
     /// Whether something is mounted exactly at `target`.
-    fn is_mounted(&self, target: &Path) -> io::Result<bool>;
+    fn is_mounted(&self, target: &Path) -> io::Result<bool> {
+        let real = std::fs::canonicalize(target).unwrap_or_else(|_| target.to_owned());
+        Ok(self
+            .mount_table()?
+            .iter()
+            .any(|entry| entry.mount_point == real || entry.mount_point == target))
+    }
 }
 
 /// Why the files of a volume could not be put in place.
 #[derive(Debug, thiserror::Error)]
 pub enum MountError {
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// The target holds something this volume does not own: left as it is.
+    #[error("target {} holds {what}: left untouched", path.display())]
+    Occupied { path: PathBuf, what: String },
+    #[error("cannot read the mount table: {source}")]
+    MountTable {
+        #[source]
+        source: io::Error,
+    },
     #[error("cannot create target directory {}: {source}", path.display())]
     CreateTarget {
         path: PathBuf,
@@ -79,37 +131,149 @@ pub enum MountError {
     },
 }
 
-/// Mounts, fills and removes volume targets.
+/// What is at a target, from one volume's point of view.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Found {
+    /// Nothing, or an empty directory: free to mount on.
+    Free,
+    /// This volume's tmpfs: whether it is sealed, and the generation
+    /// `..data` points at (none after a crash before the first swap).
+    Ours {
+        read_only: bool,
+        generation: Option<String>,
+    },
+}
+
+/// Mounts, fills and removes volume targets below the kubelet root.
 #[derive(Clone)]
 pub struct VolumeDirs {
     mounter: Arc<dyn Mounter>,
     tmpfs_bytes: u64,
+    rules: TargetRules,
 }
 
 impl VolumeDirs {
     /// `tmpfs_bytes` must hold two generations of files: during an update
-    /// the old and the new directory exist together.
-    pub fn new(mounter: Arc<dyn Mounter>, tmpfs_bytes: u64) -> VolumeDirs {
+    /// the old and the new directory exist together. Targets must be below
+    /// `kubelet_root`.
+    pub fn new(mounter: Arc<dyn Mounter>, tmpfs_bytes: u64, kubelet_root: &Path) -> VolumeDirs {
         VolumeDirs {
             mounter,
             tmpfs_bytes,
+            rules: TargetRules::new(kubelet_root),
         }
     }
 
-    pub fn is_mounted(&self, target: &Path) -> Result<bool, MountError> {
-        self.mounter
-            .is_mounted(target)
-            .map_err(|source| MountError::Mount {
-                path: target.to_owned(),
-                source,
-            })
+    /// The canonical spelling of a target kubelet sent, or the rule it breaks.
+    pub fn target(&self, raw: &Path) -> Result<PathBuf, MountError> {
+        Ok(self.rules.check(raw)?)
     }
 
-    /// First publish: tmpfs at `target`, files, read-only. On failure the
-    /// target is unmounted and removed again, so nothing is left behind.
+    /// What is at `target` for `volume_id`; a target inside or above
+    /// another volume's tmpfs, another volume's or a foreign mount, a file
+    /// or a directory with files are refused.
+    pub fn inspect(&self, target: &Path, volume_id: &str) -> Result<Found, MountError> {
+        let occupied = |what: String| MountError::Occupied {
+            path: target.to_owned(),
+            what,
+        };
+        let meta = match std::fs::symlink_metadata(target) {
+            Ok(meta) => meta,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                // Nothing can be mounted there; a new directory may still
+                // land inside another volume.
+                self.check_nesting(target, &self.mount_table()?)?;
+                return Ok(Found::Free);
+            }
+            Err(source) => {
+                return Err(MountError::CreateTarget {
+                    path: target.to_owned(),
+                    source,
+                })
+            }
+        };
+        if !meta.is_dir() {
+            return Err(occupied("a file, not a directory".into()));
+        }
+        let table = self.mount_table()?;
+        self.check_nesting(target, &table)?;
+        if let Some(entry) = table.iter().rev().find(|e| e.mount_point == target) {
+            if entry.source == mount_source(volume_id) || entry.source == SOURCE_PREFIX {
+                let generation = atomic::current_generation(target).ok().flatten();
+                return Ok(Found::Ours {
+                    read_only: entry.is_read_only(),
+                    generation,
+                });
+            }
+            if is_own_source(&entry.source) {
+                return Err(occupied("another volume of this driver".into()));
+            }
+            return Err(occupied(format!(
+                "a {} mount of {}",
+                excerpt(&entry.fs_type),
+                excerpt(&entry.source)
+            )));
+        }
+        match std::fs::read_dir(target).map(|mut entries| entries.next().is_none()) {
+            Ok(true) => Ok(Found::Free),
+            Ok(false) => Err(occupied("files the driver did not write".into())),
+            Err(source) => Err(MountError::CreateTarget {
+                path: target.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    /// A target inside another volume would shadow its files; one above it
+    /// would hide the whole volume.
+    fn check_nesting(&self, target: &Path, table: &[MountEntry]) -> Result<(), MountError> {
+        let path = || target.display().to_string();
+        for entry in table.iter().filter(|e| is_own_source(&e.source)) {
+            let volume = entry.mount_point.clone();
+            if volume == target {
+                continue;
+            }
+            if target.starts_with(&volume) {
+                return Err(TargetError::InsideVolume {
+                    path: path(),
+                    volume,
+                }
+                .into());
+            }
+            if volume.starts_with(target) {
+                return Err(TargetError::HoldsVolume {
+                    path: path(),
+                    volume,
+                }
+                .into());
+            }
+        }
+        Ok(())
+    }
+
+    fn mount_table(&self) -> Result<Vec<MountEntry>, MountError> {
+        self.mounter
+            .mount_table()
+            .map_err(|source| MountError::MountTable { source })
+    }
+
+    /// This driver's tmpfs mounts below the kubelet root.
+    pub fn own_mounts(&self) -> Result<Vec<MountEntry>, MountError> {
+        let root = self.rules.real_root();
+        Ok(self
+            .mount_table()?
+            .into_iter()
+            .filter(|e| is_own_source(&e.source) && e.mount_point.starts_with(root))
+            .collect())
+    }
+
+    /// First publish on a [`Found::Free`] target: tmpfs named after the
+    /// volume, files, read-only. On failure the tmpfs is unmounted and the
+    /// (empty) directory removed, so nothing is left behind.
     pub fn create(
         &self,
         target: &Path,
+        volume_id: &str,
         plan: &FilePlan,
         options: &MountOptions,
     ) -> Result<String, MountError> {
@@ -117,7 +281,11 @@ impl VolumeDirs {
             path: target.to_owned(),
             source,
         })?;
-        if let Err(source) = self.mounter.mount_tmpfs(target, self.tmpfs_bytes, options) {
+        let source = mount_source(volume_id);
+        if let Err(source) = self
+            .mounter
+            .mount_tmpfs(target, &source, self.tmpfs_bytes, options)
+        {
             let _ = std::fs::remove_dir(target);
             return Err(MountError::Mount {
                 path: target.to_owned(),
@@ -126,7 +294,7 @@ impl VolumeDirs {
         }
         let written = self.write_then_seal(target, plan);
         if written.is_err() {
-            let _ = self.remove(target);
+            let _ = self.discard(target);
         }
         written
     }
@@ -144,9 +312,25 @@ impl VolumeDirs {
         let written = self.write_then_seal(target, plan);
         if written.is_err() {
             // Best effort: the error being reported is the write's.
-            let _ = self.mounter.remount(target, self.tmpfs_bytes, true);
+            let _ = self.seal(target);
         }
         written
+    }
+
+    /// Whether the mounted files are exactly `plan`'s (unreadable: no).
+    pub fn holds(&self, target: &Path, plan: &FilePlan) -> bool {
+        atomic::holds(target, plan).unwrap_or(false)
+    }
+
+    /// Read-only again (after a crash left the tmpfs writable).
+    pub fn seal(&self, target: &Path) -> Result<(), MountError> {
+        self.mounter
+            .remount(target, self.tmpfs_bytes, true)
+            .map_err(|source| MountError::Remount {
+                path: target.to_owned(),
+                mode: "read-only",
+                source,
+            })
     }
 
     fn write_then_seal(&self, target: &Path, plan: &FilePlan) -> Result<String, MountError> {
@@ -155,47 +339,46 @@ impl VolumeDirs {
                 path: target.to_owned(),
                 source,
             })?;
-        self.mounter
-            .remount(target, self.tmpfs_bytes, true)
-            .map_err(|source| MountError::Remount {
-                path: target.to_owned(),
-                mode: "read-only",
-                source,
-            })?;
+        self.seal(target)?;
         Ok(data_dir)
     }
 
-    /// Unmounts (if mounted) and removes `target`; a target already gone is
-    /// success, as CSI asks of NodeUnpublishVolume.
-    pub fn remove(&self, target: &Path) -> Result<(), MountError> {
-        if self.is_mounted(target)? {
-            self.mounter
-                .unmount(target)
-                .map_err(|source| MountError::Unmount {
-                    path: target.to_owned(),
-                    source,
-                })?;
+    /// NodeUnpublishVolume's disk part: this volume's tmpfs is unmounted,
+    /// then the directory removed if empty; a target already gone is
+    /// success; anything else at the target is refused and left alone.
+    pub fn remove(&self, target: &Path, volume_id: &str) -> Result<(), MountError> {
+        match self.inspect(target, volume_id)? {
+            Found::Ours { .. } => self.discard(target),
+            Found::Free => remove_empty_dir(target),
         }
-        match remove_target(target) {
-            Ok(()) => Ok(()),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(MountError::RemoveTarget {
+    }
+
+    /// Unmounts a tmpfs of ours and removes the directory it was on, only if
+    /// nothing else is in it.
+    pub fn discard(&self, target: &Path) -> Result<(), MountError> {
+        self.mounter
+            .unmount(target)
+            .map_err(|source| MountError::Unmount {
                 path: target.to_owned(),
                 source,
-            }),
-        }
+            })?;
+        remove_empty_dir(target)
     }
 }
 
-/// After the unmount the target is normally an empty directory; with the
-/// fake mounter (or a mount that vanished) the files are on the parent
-/// filesystem and go too.
-fn remove_target(target: &Path) -> io::Result<()> {
+/// `remove_dir`, never recursive: files the driver did not write stay.
+fn remove_empty_dir(target: &Path) -> Result<(), MountError> {
     match std::fs::remove_dir(target) {
-        Err(err) if err.kind() == io::ErrorKind::DirectoryNotEmpty => {
-            std::fs::remove_dir_all(target)
-        }
-        other => other,
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(err) if err.kind() == io::ErrorKind::DirectoryNotEmpty => Err(MountError::Occupied {
+            path: target.to_owned(),
+            what: "files the driver did not write (under its unmounted tmpfs)".into(),
+        }),
+        Err(source) => Err(MountError::RemoveTarget {
+            path: target.to_owned(),
+            source,
+        }),
     }
 }
 
@@ -220,18 +403,29 @@ mod tests {
 
     use super::atomic::tests::plan;
 
-    fn dirs() -> (VolumeDirs, Arc<RecordingMounter>) {
+    fn dirs(root: &Path) -> (VolumeDirs, Arc<RecordingMounter>) {
         let mounter = Arc::new(RecordingMounter::default());
-        (VolumeDirs::new(mounter.clone(), 1 << 20), mounter)
+        (VolumeDirs::new(mounter.clone(), 1 << 20, root), mounter)
+    }
+
+    /// A temporary kubelet root and a canonical target below it.
+    fn root_and_target(below: &str) -> (tempfile::TempDir, PathBuf) {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = std::fs::canonicalize(tmp.path()).unwrap().join(below);
+        (tmp, target)
     }
 
     #[test]
     fn create_mounts_writes_and_seals_read_only() {
-        let tmp = tempfile::tempdir().unwrap();
-        let target = tmp.path().join("target");
-        let (dirs, mounter) = dirs();
-        dirs.create(&target, &plan(&[("a", "1")]), &MountOptions::default())
-            .unwrap();
+        let (tmp, target) = root_and_target("target");
+        let (dirs, mounter) = dirs(tmp.path());
+        dirs.create(
+            &target,
+            "vol",
+            &plan(&[("a", "1")]),
+            &MountOptions::default(),
+        )
+        .unwrap();
         assert_eq!(std::fs::read_to_string(target.join("a")).unwrap(), "1");
         assert_eq!(
             mounter.calls(),
@@ -245,11 +439,15 @@ mod tests {
 
     #[test]
     fn update_remounts_writable_then_read_only() {
-        let tmp = tempfile::tempdir().unwrap();
-        let target = tmp.path().join("target");
-        let (dirs, mounter) = dirs();
-        dirs.create(&target, &plan(&[("a", "1")]), &MountOptions::default())
-            .unwrap();
+        let (tmp, target) = root_and_target("target");
+        let (dirs, mounter) = dirs(tmp.path());
+        dirs.create(
+            &target,
+            "vol",
+            &plan(&[("a", "1")]),
+            &MountOptions::default(),
+        )
+        .unwrap();
         dirs.update(&target, &plan(&[("a", "2")])).unwrap();
         assert_eq!(std::fs::read_to_string(target.join("a")).unwrap(), "2");
         let calls = mounter.calls();
@@ -264,12 +462,16 @@ mod tests {
 
     #[test]
     fn a_failed_mount_leaves_no_target_behind() {
-        let tmp = tempfile::tempdir().unwrap();
-        let target = tmp.path().join("target");
-        let (dirs, mounter) = dirs();
+        let (tmp, target) = root_and_target("target");
+        let (dirs, mounter) = dirs(tmp.path());
         mounter.fail_next_mount();
         assert!(matches!(
-            dirs.create(&target, &plan(&[("a", "1")]), &MountOptions::default()),
+            dirs.create(
+                &target,
+                "vol",
+                &plan(&[("a", "1")]),
+                &MountOptions::default()
+            ),
             Err(MountError::Mount { .. })
         ));
         assert!(!target.exists());
@@ -277,24 +479,28 @@ mod tests {
 
     #[test]
     fn remove_unmounts_and_is_fine_when_the_target_is_gone() {
-        let tmp = tempfile::tempdir().unwrap();
-        let target = tmp.path().join("target");
-        let (dirs, mounter) = dirs();
-        dirs.create(&target, &plan(&[("a", "1")]), &MountOptions::default())
-            .unwrap();
-        dirs.remove(&target).unwrap();
+        let (tmp, target) = root_and_target("target");
+        let (dirs, mounter) = dirs(tmp.path());
+        dirs.create(
+            &target,
+            "vol",
+            &plan(&[("a", "1")]),
+            &MountOptions::default(),
+        )
+        .unwrap();
+        dirs.remove(&target, "vol").unwrap();
         assert!(!target.exists());
         assert_eq!(mounter.read_only(&target), None);
-        dirs.remove(&target).unwrap();
+        dirs.remove(&target, "vol").unwrap();
     }
 
     #[test]
     fn a_real_tmpfs_volume_is_created_updated_and_removed() {
-        let tmp = tempfile::tempdir().unwrap();
-        let target = tmp.path().join("pod").join("vol");
-        let dirs = VolumeDirs::new(Arc::new(SystemMounter), 1 << 20);
+        let (tmp, target) = root_and_target("pod/vol");
+        let dirs = VolumeDirs::new(Arc::new(SystemMounter), 1 << 20, tmp.path());
         let first = match dirs.create(
             &target,
+            "vol",
             &plan(&[("a", "1"), ("b", "2")]),
             &MountOptions::default(),
         ) {
@@ -310,18 +516,22 @@ mod tests {
         assert_eq!(std::fs::read_to_string(target.join("a")).unwrap(), "3");
         assert!(!target.join("b").exists());
         assert!(!target.join(&first).exists());
-        dirs.remove(&target).unwrap();
+        dirs.remove(&target, "vol").unwrap();
         assert!(!target.exists());
         assert!(tmpfs::find_mount(&target).unwrap().is_none());
     }
 
     #[test]
     fn files_larger_than_the_tmpfs_fail_and_leave_nothing_mounted() {
-        let tmp = tempfile::tempdir().unwrap();
-        let target = tmp.path().join("vol");
-        let dirs = VolumeDirs::new(Arc::new(SystemMounter), 64 * 1024);
+        let (tmp, target) = root_and_target("vol");
+        let dirs = VolumeDirs::new(Arc::new(SystemMounter), 64 * 1024, tmp.path());
         let big = "x".repeat(256 * 1024);
-        match dirs.create(&target, &plan(&[("big", &big)]), &MountOptions::default()) {
+        match dirs.create(
+            &target,
+            "vol",
+            &plan(&[("big", &big)]),
+            &MountOptions::default(),
+        ) {
             Err(MountError::Write { source, .. }) => {
                 assert_eq!(source.raw_os_error(), Some(28), "ENOSPC expected: {source}");
             }
@@ -334,10 +544,14 @@ mod tests {
 
     #[test]
     fn a_failed_update_on_a_real_tmpfs_keeps_the_old_files_read_only() {
-        let tmp = tempfile::tempdir().unwrap();
-        let target = tmp.path().join("vol");
-        let dirs = VolumeDirs::new(Arc::new(SystemMounter), 64 * 1024);
-        match dirs.create(&target, &plan(&[("a", "old")]), &MountOptions::default()) {
+        let (tmp, target) = root_and_target("vol");
+        let dirs = VolumeDirs::new(Arc::new(SystemMounter), 64 * 1024, tmp.path());
+        match dirs.create(
+            &target,
+            "vol",
+            &plan(&[("a", "old")]),
+            &MountOptions::default(),
+        ) {
             Ok(_) => {}
             Err(MountError::Mount { source, .. }) if not_root(&source) => return,
             Err(err) => panic!("{err}"),
@@ -353,6 +567,6 @@ mod tests {
         let fits = "y".repeat(40 * 1024);
         dirs.update(&target, &plan(&[("a", &fits)])).unwrap();
         assert_eq!(std::fs::read_to_string(target.join("a")).unwrap(), fits);
-        dirs.remove(&target).unwrap();
+        dirs.remove(&target, "vol").unwrap();
     }
 }

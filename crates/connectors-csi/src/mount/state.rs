@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use super::fnv1a;
 use crate::tokens::TokenOrigin;
 use crate::volume::attr;
 
@@ -87,20 +88,25 @@ pub enum StateError {
     },
 }
 
-/// A directory of `<volume>@<target hash>.json` files.
+/// A directory (0700) of `<volume>@<target hash>.json` files (0600): the
+/// records hold pod identities and params, for the driver's eyes only.
 #[derive(Clone, Debug)]
 pub struct StateStore {
     dir: PathBuf,
 }
 
 impl StateStore {
-    /// Creates the directory if needed.
+    /// Creates the directory if needed and makes it private, also when an
+    /// older version left it readable.
     pub fn open(dir: impl Into<PathBuf>) -> Result<StateStore, StateError> {
+        use std::os::unix::fs::PermissionsExt;
         let dir = dir.into();
-        std::fs::create_dir_all(&dir).map_err(|source| StateError::Io {
+        let io_error = |source| StateError::Io {
             path: dir.clone(),
             source,
-        })?;
+        };
+        std::fs::create_dir_all(&dir).map_err(io_error)?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).map_err(io_error)?;
         Ok(StateStore { dir })
     }
 
@@ -121,7 +127,7 @@ impl StateStore {
             path: path.clone(),
             source,
         })?;
-        std::fs::write(&temp, json).map_err(io_error)?;
+        write_private(&temp, &json).map_err(io_error)?;
         std::fs::rename(&temp, &path).map_err(io_error)
     }
 
@@ -129,15 +135,23 @@ impl StateStore {
         read_state(&self.path_for(volume_id, target))
     }
 
-    /// Removing a record that is not there is fine.
+    /// Removing a record that is not there is fine. Records an older
+    /// version named by the whole volume id go too.
     pub fn remove(&self, volume_id: &str, target: &Path) -> Result<(), StateError> {
-        let path = self.path_for(volume_id, target);
-        match std::fs::remove_file(&path) {
-            Err(err) if err.kind() != io::ErrorKind::NotFound => {
-                Err(StateError::Io { path, source: err })
+        let legacy = self.dir.join(format!(
+            "{}@{:016x}.json",
+            file_safe(volume_id),
+            target_hash(target)
+        ));
+        for path in [self.path_for(volume_id, target), legacy] {
+            match std::fs::remove_file(&path) {
+                Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                Err(err) if err.raw_os_error() == Some(36) => {} // ENAMETOOLONG: never written
+                Err(err) => return Err(StateError::Io { path, source: err }),
+                Ok(()) => {}
             }
-            _ => Ok(()),
         }
+        Ok(())
     }
 
     /// Every record, for the refresher; unreadable ones are reported apart.
@@ -163,11 +177,44 @@ impl StateStore {
         Ok((states, errors))
     }
 
+    /// Bounded whatever the id's length: a readable prefix of the id, a
+    /// hash of all of it, a hash of the target.
     fn path_for(&self, volume_id: &str, target: &Path) -> PathBuf {
-        let target_hash = fnv1a(target.as_os_str().as_encoded_bytes());
-        self.dir
-            .join(format!("{}@{target_hash:016x}.json", file_safe(volume_id)))
+        let mut readable = file_safe(volume_id);
+        if readable.len() > MAX_READABLE_ID {
+            let mut cut = MAX_READABLE_ID;
+            while !readable.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            readable.truncate(cut);
+        }
+        self.dir.join(format!(
+            "{readable}-{:016x}@{:016x}.json",
+            fnv1a(volume_id.as_bytes()),
+            target_hash(target)
+        ))
     }
+}
+
+/// Of the volume id in a record's file name; the names stay far below
+/// NAME_MAX (255) whatever the id.
+const MAX_READABLE_ID: usize = 64;
+
+fn target_hash(target: &Path) -> u64 {
+    fnv1a(target.as_os_str().as_encoded_bytes())
+}
+
+/// Created 0600 (the umask can only take bits away).
+fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)
 }
 
 fn read_state(path: &Path) -> Result<Option<VolumeState>, StateError> {
@@ -200,13 +247,6 @@ fn file_safe(id: &str) -> String {
         }
     }
     out
-}
-
-/// A stable, dependency-free hash: the target only needs a short unique name.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }
 
 #[cfg(test)]
@@ -287,6 +327,46 @@ mod tests {
         let (states, errors) = store.list().unwrap();
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(states[0].token_origin, None);
+    }
+
+    #[test]
+    fn the_directory_and_records_are_private_and_names_bounded() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("state");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let store = StateStore::open(&dir).unwrap();
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        for id in ["short", &"v".repeat(128), &"%/é".repeat(400)] {
+            let state = VolumeState::new(
+                id,
+                Path::new("/pods/x/vol"),
+                &context(),
+                None,
+                TokenOrigin::Driver,
+                "..g".into(),
+            );
+            store.save(&state).unwrap();
+            assert_eq!(
+                store
+                    .load(id, Path::new("/pods/x/vol"))
+                    .unwrap()
+                    .unwrap()
+                    .volume_id,
+                id
+            );
+        }
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            assert_eq!(mode(&path), 0o600, "{}", path.display());
+            assert!(path.file_name().unwrap().len() < 200, "{}", path.display());
+        }
+        store
+            .remove(&"%/é".repeat(400), Path::new("/pods/x/vol"))
+            .unwrap();
+        assert_eq!(store.list().unwrap().0.len(), 2);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The real [`Mounter`]: tmpfs mounts by system call (rustix), and
-//! `/proc/self/mountinfo` to tell whether a target is mounted.
+//! `/proc/self/mountinfo` to tell what is mounted where.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -38,19 +38,14 @@ impl Mounter for SystemMounter {
     fn mount_tmpfs(
         &self,
         target: &Path,
+        source: &str,
         size_bytes: u64,
         options: &MountOptions,
     ) -> io::Result<()> {
         let options = std::ffi::CString::new(mount_data(size_bytes, options))
             .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err))?;
-        rustix::mount::mount(
-            "connectors-csi",
-            target,
-            "tmpfs",
-            SAFE_FLAGS,
-            options.as_c_str(),
-        )
-        .map_err(io::Error::from)
+        rustix::mount::mount(source, target, "tmpfs", SAFE_FLAGS, options.as_c_str())
+            .map_err(io::Error::from)
     }
 
     fn remount(&self, target: &Path, size_bytes: u64, read_only: bool) -> io::Result<()> {
@@ -74,8 +69,9 @@ impl Mounter for SystemMounter {
         }
     }
 
-    fn is_mounted(&self, target: &Path) -> io::Result<bool> {
-        Ok(find_mount(target)?.is_some())
+    fn mount_table(&self) -> io::Result<Vec<MountEntry>> {
+        let text = std::fs::read_to_string("/proc/self/mountinfo")?;
+        Ok(parse_mountinfo(&text).collect())
     }
 }
 
@@ -84,6 +80,8 @@ impl Mounter for SystemMounter {
 pub(crate) struct MountEntry {
     pub mount_point: PathBuf,
     pub fs_type: String,
+    /// What was mounted: for the driver's own tmpfs, the name it gave.
+    pub source: String,
     /// Per-mount options (`ro`/`rw`, `nosuid`, …).
     pub mount_options: Vec<String>,
     /// Filesystem options (`size=…`, `mode=…`).
@@ -118,11 +116,12 @@ fn parse_line(line: &str) -> Option<MountEntry> {
     let mount_options = fields.next()?;
     let mut tail = after.split(' ');
     let fs_type = tail.next()?;
-    let _source = tail.next()?;
+    let source = tail.next()?;
     let super_options = tail.next().unwrap_or_default();
     Some(MountEntry {
         mount_point: PathBuf::from(unescape(mount_point)),
         fs_type: fs_type.to_owned(),
+        source: unescape(source),
         mount_options: mount_options.split(',').map(str::to_owned).collect(),
         super_options: super_options.split(',').map(str::to_owned).collect(),
     })
@@ -169,6 +168,7 @@ mod tests {
             Path::new("/var/lib/kubelet/pods/a b/vol")
         );
         assert_eq!(entries[0].fs_type, "tmpfs");
+        assert_eq!(entries[0].source, "connectors-csi");
         assert!(!entries[0].is_read_only());
         assert_eq!(entries[0].super_options, vec!["rw", "size=1024k"]);
         assert!(entries[1].is_read_only());
@@ -195,7 +195,12 @@ mod tests {
 
     /// Real mounts need root (see [`crate::mount::not_root`]).
     fn mount_or_skip(target: &Path) -> bool {
-        match SystemMounter.mount_tmpfs(target, 1 << 20, &MountOptions::default()) {
+        match SystemMounter.mount_tmpfs(
+            target,
+            "connectors-csi:test",
+            1 << 20,
+            &MountOptions::default(),
+        ) {
             Ok(()) => true,
             Err(err) if crate::mount::not_root(&err) => false,
             Err(err) => panic!("mount failed: {err}"),
@@ -214,6 +219,7 @@ mod tests {
         SystemMounter.remount(&target, 1 << 20, true).unwrap();
         let entry = find_mount(&target).unwrap().unwrap();
         assert_eq!(entry.fs_type, "tmpfs");
+        assert_eq!(entry.source, "connectors-csi:test");
         assert!(entry.is_read_only(), "{entry:?}");
         for flag in ["nosuid", "nodev", "noexec"] {
             assert!(entry.mount_options.iter().any(|o| o == flag), "{entry:?}");
@@ -223,9 +229,9 @@ mod tests {
             "{entry:?}"
         );
         assert!(std::fs::write(target.join("g"), "y").is_err());
-        assert!(SystemMounter.is_mounted(&target).unwrap());
+        assert!(find_mount(&target).unwrap().is_some());
         SystemMounter.unmount(&target).unwrap();
-        assert!(!SystemMounter.is_mounted(&target).unwrap());
+        assert!(find_mount(&target).unwrap().is_none());
         assert!(!target.join("f").exists());
     }
 }

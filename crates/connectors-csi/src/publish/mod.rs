@@ -10,12 +10,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use tokio::sync::Semaphore;
+
 use crate::access::{Access, AccessError};
 use crate::catalog::{Catalog, CatalogError};
 use crate::mount::{
-    MountError, MountFlagError, MountOptions, StateError, StateStore, VolumeDirs, VolumeState,
+    Found, MountError, MountFlagError, MountOptions, StateError, StateStore, VolumeDirs,
+    VolumeState,
 };
-use crate::render::{FilePlan, RenderError, Renderer};
+use crate::render::{RenderError, Renderer};
 use crate::telemetry::{Metrics, Operation};
 use crate::tokens::{Token, TokenError, TokenOrigin, Tokens};
 use crate::volume::{AttributeError, VolumeRequest};
@@ -37,6 +40,9 @@ pub struct PublisherParts {
     /// PEM of the proxy's CA, `""` if none.
     pub ca_cert: String,
     pub metrics: Arc<Metrics>,
+    /// How many volumes render at once (each on a blocking thread, never
+    /// on the async workers that answer Probe and health).
+    pub render_concurrency: usize,
 }
 
 /// One NodePublishVolume, already checked for the CSI-level fields.
@@ -70,6 +76,8 @@ pub enum PublishOutcome {
     Mounted,
     /// The files of a mounted volume were replaced.
     Updated,
+    /// A republish rendered the files the volume already has: nothing written.
+    Unchanged,
     /// Rendering again failed; the mounted files were kept (logged, counted).
     KeptPrevious,
 }
@@ -77,7 +85,7 @@ pub enum PublishOutcome {
 /// What a refresh did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refreshed {
-    /// The files were rendered again.
+    /// The files were rendered again (and written if they changed).
     Rendered,
     /// Only kubelet can give this volume a token and none is at hand (the
     /// driver restarted, or kubelet's has expired): its next republish
@@ -122,21 +130,43 @@ pub enum PublishError {
 pub struct Publisher {
     parts: PublisherParts,
     mounted: Mounted,
+    render_slots: Arc<Semaphore>,
 }
 
-/// A rendered file set, and when and whence its token.
-struct Rendered {
-    plan: FilePlan,
-    token_expires_at: Option<SystemTime>,
-    token_origin: TokenOrigin,
+/// What the blocking part of a call does with the rendered files.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Write {
+    /// A new tmpfs.
+    Create,
+    /// Swap the files of the mounted tmpfs, unless they are the same.
+    Update,
+}
+
+/// Everything a render needs, owned, so it can run on a blocking thread.
+struct RenderInput {
+    request: VolumeRequest,
+    connectors: Vec<crate::catalog::ResolvedConnector>,
+    overrides: Option<Arc<std::collections::BTreeMap<String, String>>>,
+    token: Token,
 }
 
 impl Publisher {
-    /// Loads the records a previous run left.
+    /// Loads the records a previous run left and reconciles them with the
+    /// mount table (see [`Publisher::reconcile`]).
     pub fn new(parts: PublisherParts) -> Publisher {
         let mounted = Mounted::load(&parts.state);
-        parts.metrics.set_mounted_volumes(mounted.count());
-        Publisher { parts, mounted }
+        let render_slots = Arc::new(Semaphore::new(parts.render_concurrency.max(1)));
+        let publisher = Publisher {
+            parts,
+            mounted,
+            render_slots,
+        };
+        publisher.reconcile();
+        publisher
+            .parts
+            .metrics
+            .set_mounted_volumes(publisher.mounted.count());
+        publisher
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -148,54 +178,85 @@ impl Publisher {
         self.parts.catalog.is_ready()
     }
 
-    /// NodePublishVolume. The first call mounts; a call for a mounted volume
-    /// replaces its files and never tears the mount down: if that fails, the
-    /// old files stay and the call still succeeds.
+    /// NodePublishVolume. A free target gets a new tmpfs; this volume's
+    /// sealed tmpfs with its record is a republish, which never tears the
+    /// mount down (if rendering fails, the old files stay and the call
+    /// still succeeds). A leftover of a crash is cleaned and published
+    /// afresh; anything else at the target is refused.
     pub async fn publish(&self, request: &PublishRequest) -> Result<PublishOutcome, PublishError> {
-        let _lock = self.mounted.lock(&request.target_path).await;
-        if self.is_mounted(&request.target_path).await? {
-            return Ok(self.republish(request).await);
+        let target = self.parts.volumes.target(&request.target_path)?;
+        let _lock = self.mounted.lock(&target).await;
+        let volume_id = request.volume_id.as_str();
+        let found = self.inspect(&target, volume_id).await?;
+        let record = self.mounted.record(&target);
+        if let Some(other) = record.as_ref().filter(|r| r.state.volume_id != volume_id) {
+            if found != Found::Free {
+                return Err(MountError::Occupied {
+                    path: target,
+                    what: format!("volume {}", crate::volume::excerpt(&other.state.volume_id)),
+                }
+                .into());
+            }
         }
-        let kubelet = self
-            .parts
-            .tokens
-            .from_kubelet(&request.secrets, &request.volume_context)?;
-        let rendered = self
-            .render(&request.volume_context, kubelet.clone())
-            .await?;
-        let generation = self
-            .create(&request.target_path, rendered.plan, &request.mount_options)
-            .await?;
-        let state = VolumeState::new(
-            &request.volume_id,
-            &request.target_path,
-            &request.volume_context,
-            rendered.token_expires_at,
-            rendered.token_origin,
-            generation,
-        );
-        let record = Record {
-            state,
-            kubelet_token: kubelet,
-        };
-        if let Err(err) = self.record(record) {
-            // Without its record a restarted driver would not refresh the
-            // volume: fail the publish rather than leave it half-managed.
-            let _ = self.remove(&request.target_path).await;
-            return Err(err.into());
+        let record = record.filter(|r| r.state.volume_id == volume_id);
+        match (found, record) {
+            (
+                Found::Ours {
+                    read_only,
+                    generation,
+                },
+                Some(record),
+            ) => {
+                if read_only && generation.as_deref() == Some(record.state.generation.as_str()) {
+                    return Ok(self.republish(request, &target).await);
+                }
+                // A crash mid-update: the files may be a mix; only a write
+                // that succeeds makes the volume whole again.
+                let kubelet = self.kubelet_token(request)?;
+                let written = self
+                    .write_files(request, &target, Write::Update, kubelet)
+                    .await;
+                if written.is_err() {
+                    let _ = self.parts.volumes.seal(&target);
+                }
+                written
+            }
+            (Found::Ours { .. }, None) => {
+                // Mounted but never recorded: a crash before the publish
+                // answered. Nobody was given these files.
+                tracing::info!(volume_id, target = %target.display(), "cleaning a leftover of an interrupted publish");
+                self.discard(&target).await?;
+                let kubelet = self.kubelet_token(request)?;
+                self.write_files(request, &target, Write::Create, kubelet)
+                    .await
+            }
+            (Found::Free, _) => {
+                self.forget_stale(&target)?;
+                let kubelet = self.kubelet_token(request)?;
+                self.write_files(request, &target, Write::Create, kubelet)
+                    .await
+            }
         }
-        tracing::info!(volume_id = %request.volume_id, target = %request.target_path.display(), "volume published");
-        Ok(PublishOutcome::Mounted)
     }
 
-    /// NodeUnpublishVolume: unmount, remove the target and its record;
-    /// success when it is already gone.
+    /// NodeUnpublishVolume: unmounts this volume's tmpfs, removes the
+    /// directory if empty and drops the record; success when it is already
+    /// gone. Anything not ours at the target is refused and left as it is.
     pub async fn unpublish(&self, volume_id: &str, target: &Path) -> Result<(), PublishError> {
-        let _lock = self.mounted.lock(target).await;
-        self.remove(target).await?;
-        self.parts.state.remove(volume_id, target)?;
-        let left = self.mounted.remove(target);
-        self.parts.metrics.set_mounted_volumes(left);
+        let target = self.parts.volumes.target(target)?;
+        let _lock = self.mounted.lock(&target).await;
+        let volumes = self.parts.volumes.clone();
+        let (at, id) = (target.clone(), volume_id.to_owned());
+        blocking(move || volumes.remove(&at, &id)).await?;
+        self.parts.state.remove(volume_id, &target)?;
+        if self
+            .mounted
+            .record(&target)
+            .is_some_and(|r| r.state.volume_id == volume_id)
+        {
+            let left = self.mounted.remove(&target);
+            self.parts.metrics.set_mounted_volumes(left);
+        }
         tracing::info!(volume_id, target = %target.display(), "volume unpublished");
         Ok(())
     }
@@ -229,15 +290,21 @@ impl Publisher {
                 }
             }
         };
-        let context = state.volume_context();
+        let request = PublishRequest {
+            volume_id: state.volume_id.clone(),
+            target_path: target.clone(),
+            volume_context: state.volume_context(),
+            secrets: HashMap::new(),
+            mount_options: MountOptions::default(),
+        };
         let refreshed = self
-            .refresh_files(&state.volume_id, target, &context, kubelet)
+            .write_files(&request, target, Write::Update, kubelet)
             .await;
         if let Err(err) = &refreshed {
             self.parts.metrics.render_failed(Operation::Refresh);
             tracing::warn!(volume_id = %state.volume_id, target = %target.display(), error = %err, "refresh failed, previous files kept");
         }
-        refreshed.map(|()| Refreshed::Rendered)
+        refreshed.map(|_| Refreshed::Rendered)
     }
 
     /// The recorded volumes of this node, by target.
@@ -258,77 +325,142 @@ impl Publisher {
             })
     }
 
-    /// A kubelet republish: the outcome is always success for kubelet.
-    async fn republish(&self, request: &PublishRequest) -> PublishOutcome {
-        let refreshed = match self
+    /// The token kubelet passed with this call, if it passes them.
+    fn kubelet_token(&self, request: &PublishRequest) -> Result<Option<Token>, PublishError> {
+        Ok(self
             .parts
             .tokens
-            .from_kubelet(&request.secrets, &request.volume_context)
-        {
+            .from_kubelet(&request.secrets, &request.volume_context)?)
+    }
+
+    /// A kubelet republish of a healthy volume: always success for
+    /// kubelet, the previous files stay if rendering fails.
+    async fn republish(&self, request: &PublishRequest, target: &Path) -> PublishOutcome {
+        let written = match self.kubelet_token(request) {
             Ok(kubelet) => {
-                let refreshed = self
-                    .refresh_files(
-                        &request.volume_id,
-                        &request.target_path,
-                        &request.volume_context,
-                        kubelet.clone(),
-                    )
+                let written = self
+                    .write_files(request, target, Write::Update, kubelet.clone())
                     .await;
-                if let (Err(_), Some(token)) = (&refreshed, kubelet) {
+                if let (Err(_), Some(token)) = (&written, kubelet) {
                     // Still the freshest token for a later re-render.
-                    self.mounted
-                        .remember_kubelet_token(&request.target_path, token);
+                    self.mounted.remember_kubelet_token(target, token);
                 }
-                refreshed
+                written
             }
-            Err(err) => Err(err.into()),
+            Err(err) => Err(err),
         };
-        match refreshed {
-            Ok(()) => PublishOutcome::Updated,
+        match written {
+            Ok(outcome) => outcome,
             Err(err) => {
                 self.parts.metrics.render_failed(Operation::Republish);
-                tracing::warn!(volume_id = %request.volume_id, target = %request.target_path.display(), error = %err, "republish failed, previous files kept");
+                tracing::warn!(volume_id = %request.volume_id, target = %target.display(), error = %err, "republish failed, previous files kept");
                 PublishOutcome::KeptPrevious
             }
         }
     }
 
-    /// Renders and swaps in the files of a mounted volume, then records it.
-    async fn refresh_files(
+    /// The lookups (catalog, access, token) on the async side, then one
+    /// blocking section: plan, compare, write, seal, state record.
+    async fn write_files(
         &self,
-        volume_id: &str,
+        request: &PublishRequest,
         target: &Path,
-        context: &HashMap<String, String>,
+        write: Write,
         kubelet: Option<Token>,
-    ) -> Result<(), PublishError> {
-        let rendered = self.render(context, kubelet.clone()).await?;
-        let generation = self.update(target, rendered.plan).await?;
-        let state = VolumeState::new(
-            volume_id,
-            target,
-            context,
-            rendered.token_expires_at,
-            rendered.token_origin,
-            generation,
-        );
-        self.record(Record {
-            state,
-            kubelet_token: kubelet,
-        })?;
-        Ok(())
-    }
-
-    /// The pure part of the pipeline plus its lookups: no disk is touched.
-    async fn render(
-        &self,
-        context: &HashMap<String, String>,
-        kubelet: Option<Token>,
-    ) -> Result<Rendered, PublishError> {
-        let request = VolumeRequest::parse(context)?;
+    ) -> Result<PublishOutcome, PublishError> {
         let token_origin = match kubelet {
             Some(_) => TokenOrigin::Kubelet,
             None => TokenOrigin::Driver,
         };
+        let input = self
+            .lookups(&request.volume_context, kubelet.clone())
+            .await?;
+        let token_expires_at = input.token.expires_at;
+        let previous = self.mounted.record(target);
+        let state = VolumeState::new(
+            &request.volume_id,
+            target,
+            &request.volume_context,
+            token_expires_at,
+            token_origin,
+            previous
+                .as_ref()
+                .map(|r| r.state.generation.clone())
+                .unwrap_or_default(),
+        );
+        let _slot = self
+            .render_slots
+            .acquire()
+            .await
+            .map_err(|err| PublishError::Task {
+                reason: err.to_string(),
+            })?;
+        let renderer = self.parts.renderer.clone();
+        let ca_cert = self.parts.ca_cert.clone();
+        let volumes = self.parts.volumes.clone();
+        let store = self.parts.state.clone();
+        let (at, id) = (target.to_owned(), request.volume_id.clone());
+        let options = request.mount_options.clone();
+        let same_context = previous
+            .as_ref()
+            .is_some_and(|r| r.state.volume_context == state.volume_context);
+        let (outcome, state) = run_blocking(move || {
+            let plan = renderer.plan(
+                &input.request,
+                &input.connectors,
+                input.overrides.as_deref(),
+                &input.token,
+                &ca_cert,
+            )?;
+            let mut state = state;
+            let outcome = match write {
+                Write::Update if volumes.holds(&at, &plan) => {
+                    if same_context {
+                        return Ok((PublishOutcome::Unchanged, state));
+                    }
+                    PublishOutcome::Unchanged
+                }
+                Write::Update => {
+                    state.generation = volumes.update(&at, &plan)?;
+                    PublishOutcome::Updated
+                }
+                Write::Create => {
+                    state.generation = volumes.create(&at, &id, &plan, &options)?;
+                    PublishOutcome::Mounted
+                }
+            };
+            if let Err(err) = store.save(&state) {
+                if write == Write::Create {
+                    // Without its record a restarted driver would not
+                    // refresh the volume: fail rather than half-manage it.
+                    let _ = volumes.discard(&at);
+                }
+                return Err(err.into());
+            }
+            Ok((outcome, state))
+        })
+        .await?;
+        self.parts
+            .metrics
+            .set_template_cache_entries(self.parts.renderer.cached_templates());
+        let count = self.mounted.insert(Record {
+            state,
+            kubelet_token: kubelet,
+        });
+        self.parts.metrics.set_mounted_volumes(count);
+        if outcome == PublishOutcome::Mounted {
+            tracing::info!(volume_id = %request.volume_id, target = %target.display(), "volume published");
+        }
+        Ok(outcome)
+    }
+
+    /// The pipeline's lookups: no disk is touched.
+    async fn lookups(
+        &self,
+        context: &HashMap<String, String>,
+        kubelet: Option<Token>,
+    ) -> Result<RenderInput, PublishError> {
+        let request = VolumeRequest::parse(context)?;
         let connectors = self.parts.catalog.resolve(&request.connectors).await?;
         self.parts
             .access
@@ -340,66 +472,64 @@ impl Publisher {
             .token(&request.pod, request.token_expiration, kubelet)
             .await?;
         let overrides = self.parts.catalog.builtin_templates().await?;
-        let plan = self.parts.renderer.plan(
-            &request,
-            &connectors,
-            overrides.as_deref(),
-            &token,
-            &self.parts.ca_cert,
-        )?;
-        self.parts
-            .metrics
-            .set_template_cache_entries(self.parts.renderer.cached_templates());
-        Ok(Rendered {
-            plan,
-            token_expires_at: token.expires_at,
-            token_origin,
+        Ok(RenderInput {
+            request,
+            connectors,
+            overrides,
+            token,
         })
     }
 
-    async fn is_mounted(&self, target: &Path) -> Result<bool, PublishError> {
-        // Nothing is mounted on a path that does not exist (kubelet leaves
-        // the target to the driver): skip reading the mount table.
-        if let Err(err) = std::fs::symlink_metadata(target) {
-            if err.kind() == std::io::ErrorKind::NotFound {
-                return Ok(false);
+    async fn inspect(&self, target: &Path, volume_id: &str) -> Result<Found, PublishError> {
+        let volumes = self.parts.volumes.clone();
+        let (target, volume_id) = (target.to_owned(), volume_id.to_owned());
+        blocking(move || volumes.inspect(&target, &volume_id)).await
+    }
+
+    async fn discard(&self, target: &Path) -> Result<(), PublishError> {
+        let volumes = self.parts.volumes.clone();
+        let target = target.to_owned();
+        blocking(move || volumes.discard(&target)).await
+    }
+
+    /// A record whose tmpfs is gone (unmounted by someone else, a reboot).
+    fn forget_stale(&self, target: &Path) -> Result<(), StateError> {
+        if let Some(stale) = self.mounted.record(target) {
+            self.parts.state.remove(&stale.state.volume_id, target)?;
+            let left = self.mounted.remove(target);
+            self.parts.metrics.set_mounted_volumes(left);
+        }
+        Ok(())
+    }
+
+    /// At start: a record without its tmpfs is dropped; a tmpfs of ours
+    /// below the kubelet root without a record (a crash between mount and
+    /// record: never handed to a pod) is unmounted and its directory removed.
+    fn reconcile(&self) {
+        let mounts = match self.parts.volumes.own_mounts() {
+            Ok(mounts) => mounts,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot reconcile volume records with the mount table");
+                return;
+            }
+        };
+        for record in self.mounted.states() {
+            if !mounts.iter().any(|m| m.mount_point == record.target_path) {
+                tracing::info!(volume_id = %record.volume_id, target = %record.target_path.display(), "dropping the record of a volume that is no longer mounted");
+                if let Err(err) = self.forget_stale(&record.target_path) {
+                    tracing::warn!(error = %err, "cannot drop a stale volume record");
+                }
             }
         }
-        let volumes = self.parts.volumes.clone();
-        let target = target.to_owned();
-        blocking(move || volumes.is_mounted(&target)).await
-    }
-
-    async fn create(
-        &self,
-        target: &Path,
-        plan: FilePlan,
-        options: &MountOptions,
-    ) -> Result<String, PublishError> {
-        let volumes = self.parts.volumes.clone();
-        let target = target.to_owned();
-        let options = options.clone();
-        blocking(move || volumes.create(&target, &plan, &options)).await
-    }
-
-    async fn update(&self, target: &Path, plan: FilePlan) -> Result<String, PublishError> {
-        let volumes = self.parts.volumes.clone();
-        let target = target.to_owned();
-        blocking(move || volumes.update(&target, &plan)).await
-    }
-
-    async fn remove(&self, target: &Path) -> Result<(), PublishError> {
-        let volumes = self.parts.volumes.clone();
-        let target = target.to_owned();
-        blocking(move || volumes.remove(&target)).await
-    }
-
-    /// Saves a record to disk (never the token), then to memory.
-    fn record(&self, record: Record) -> Result<(), StateError> {
-        self.parts.state.save(&record.state)?;
-        let count = self.mounted.insert(record);
-        self.parts.metrics.set_mounted_volumes(count);
-        Ok(())
+        for mount in mounts {
+            if self.mounted.record(&mount.mount_point).is_some() {
+                continue;
+            }
+            tracing::info!(target = %mount.mount_point.display(), "removing a tmpfs left by an interrupted publish");
+            if let Err(err) = self.parts.volumes.discard(&mount.mount_point) {
+                tracing::warn!(error = %err, "cannot remove a leftover tmpfs");
+            }
+        }
     }
 }
 
@@ -407,8 +537,14 @@ impl Publisher {
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, MountError> + Send + 'static,
 ) -> Result<T, PublishError> {
+    run_blocking(move || work().map_err(PublishError::from)).await
+}
+
+async fn run_blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, PublishError> + Send + 'static,
+) -> Result<T, PublishError> {
     match tokio::task::spawn_blocking(work).await {
-        Ok(result) => result.map_err(PublishError::from),
+        Ok(result) => result,
         Err(err) => Err(PublishError::Task {
             reason: err.to_string(),
         }),

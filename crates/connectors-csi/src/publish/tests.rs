@@ -42,10 +42,11 @@ fn publisher(dir: &Path, mounter: &Arc<RecordingMounter>, metrics: &Arc<Metrics>
         access: Arc::new(AllowAll),
         tokens: Tokens::kubelet_or("proxy", file),
         renderer: Arc::new(Renderer::default()),
-        volumes: VolumeDirs::new(mounter.clone(), 1 << 20),
+        volumes: VolumeDirs::new(mounter.clone(), 1 << 20, dir),
         state: StateStore::open(dir.join("state")).unwrap(),
         ca_cert: String::new(),
         metrics: metrics.clone(),
+        render_concurrency: 2,
     })
 }
 
@@ -157,7 +158,7 @@ async fn publish_is_idempotent_for_the_same_target() {
         .publish(&fx.request("git-connector"))
         .await
         .unwrap();
-    assert_eq!(again, PublishOutcome::Updated);
+    assert_eq!(again, PublishOutcome::Unchanged);
     assert_eq!(fx.file(".gitconfig"), "token=first-s3cr3t");
     let mounts = fx
         .mounter

@@ -188,6 +188,10 @@ pub enum RenderError {
     },
     #[error("the volume's files total {total} bytes, more than the limit of {limit} bytes")]
     VolumeTooLarge { total: usize, limit: usize },
+    /// → ResourceExhausted
+    #[error("the volume has {count} files, more than the limit of {limit}")]
+    TooManyFiles { count: usize, limit: usize },
+    /// → ResourceExhausted
     #[error("{origin}: file {file:?}: rendering took longer than the limit of {limit:?}")]
     Timeout {
         origin: FileOrigin,

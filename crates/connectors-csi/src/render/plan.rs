@@ -26,6 +26,10 @@ pub(crate) struct Planner<'a> {
     pub(crate) started: Instant,
 }
 
+/// Files per volume: each is a file and a link on the tmpfs, and kubelet's
+/// own projected volumes hold a handful.
+pub const MAX_FILES: usize = 1024;
+
 /// Rendered files so far, by name.
 type Files = BTreeMap<String, Vec<u8>>;
 
@@ -42,6 +46,7 @@ impl Planner<'_> {
         for excluded in &self.request.configurations.exclude {
             files.remove(excluded);
         }
+        check_file_count(files.len())?;
         let total: usize = files.values().map(Vec::len).sum();
         if total > self.limits.max_volume_bytes {
             return Err(RenderError::VolumeTooLarge {
@@ -120,6 +125,13 @@ impl Planner<'_> {
                 class: class.name().to_owned(),
                 configuration: configuration.to_owned(),
             };
+            // Before any template runs: a class of 100,000 files fails at once.
+            let new_names = declaration
+                .data
+                .keys()
+                .filter(|name| !files.contains_key(*name))
+                .count();
+            check_file_count(files.len() + new_names)?;
             for (name, source) in &declaration.data {
                 let content = self.render_file(&origin, name, source, &data)?;
                 files.insert(name.clone(), content);
@@ -189,6 +201,16 @@ impl Planner<'_> {
             }),
         }
     }
+}
+
+fn check_file_count(count: usize) -> Result<(), RenderError> {
+    if count > MAX_FILES {
+        return Err(RenderError::TooManyFiles {
+            count,
+            limit: MAX_FILES,
+        });
+    }
+    Ok(())
 }
 
 /// Go's messages may quote data (`{{ fail .context.token }}`, a bad

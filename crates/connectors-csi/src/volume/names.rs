@@ -18,8 +18,9 @@ pub(super) fn check_label(attribute: &'static str, value: &str) -> Result<(), At
     Err(AttributeError::new(
         attribute,
         format!(
-            "{value:?} is not a valid namespace (lowercase letters, digits and '-', \
-             at most 63, starting and ending with a letter or digit)"
+            "{} is not a valid namespace (lowercase letters, digits and '-', \
+             at most 63, starting and ending with a letter or digit)",
+            super::excerpt(value)
         ),
     ))
 }
@@ -42,8 +43,9 @@ pub(super) fn check_subdomain(attribute: &'static str, value: &str) -> Result<()
     Err(AttributeError::new(
         attribute,
         format!(
-            "{value:?} is not a valid connector name (lowercase letters, digits, '-' and '.', \
-             at most 253, starting and ending with a letter or digit)"
+            "{} is not a valid connector name (lowercase letters, digits, '-' and '.', \
+             at most 253, starting and ending with a letter or digit)",
+            super::excerpt(value)
         ),
     ))
 }

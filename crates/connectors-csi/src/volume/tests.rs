@@ -236,3 +236,63 @@ fn file_names_follow_the_volume_rules() {
         assert!(!is_valid_file_name(bad), "{bad}");
     }
 }
+
+#[test]
+fn more_than_the_connector_cap_is_refused_and_the_cap_itself_is_fine() {
+    let names = |n: usize| {
+        (0..n)
+            .map(|i| format!("c{i}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let at_cap = parse(&[(attr::CONNECTORS, &names(MAX_CONNECTORS))]).unwrap();
+    assert_eq!(at_cap.connectors.len(), MAX_CONNECTORS);
+    let err = error(&[(attr::CONNECTORS, &names(MAX_CONNECTORS + 1))]);
+    assert_eq!(err.attribute, attr::CONNECTORS);
+    assert!(err.problem.contains("more than 32"), "{err}");
+}
+
+#[test]
+fn a_duplicate_far_down_a_long_list_is_found() {
+    let mut list: Vec<String> = (0..MAX_CONNECTORS - 1).map(|i| format!("c{i}")).collect();
+    list.push("c3".into());
+    let err = error(&[(attr::CONNECTORS, &list.join(","))]);
+    assert!(err.problem.contains("team-a/c3 is listed twice"), "{err}");
+}
+
+#[test]
+fn oversized_values_are_refused_quoting_only_a_few_dozen_characters() {
+    let huge = "x".repeat(1024 * 1024);
+    for key in [
+        attr::CONNECTORS,
+        attr::CONNECTOR_NAME,
+        attr::CONFIGURATION_PARAMS,
+        "anything",
+    ] {
+        let err = error(&[(key, &huge)]);
+        let message = err.to_string();
+        assert!(message.len() < 200, "{key}: {} bytes", message.len());
+        assert!(message.contains("more than the limit"), "{message}");
+    }
+    let params = format!("{{\"c\": {{\"v\": \"{}\"}}}}", "p".repeat(MAX_PARAMS_BYTES));
+    let err = error(&[(attr::CONFIGURATION_PARAMS, &params)]);
+    assert_eq!(err.attribute, attr::CONFIGURATION_PARAMS);
+}
+
+#[test]
+fn a_long_bad_name_is_quoted_short() {
+    let long = "Bad".repeat(10_000);
+    let message = error(&[(attr::CONNECTOR_NAME, &long)]).to_string();
+    assert!(message.len() < 300, "{message}");
+    assert!(message.contains("30000 bytes"), "{message}");
+}
+
+#[test]
+fn too_many_attributes_are_refused() {
+    let mut many = context(&[(attr::CONNECTOR_NAME, "git")]);
+    for i in 0..MAX_ATTRIBUTES {
+        many.insert(format!("extra.{i}"), "x".into());
+    }
+    let err = VolumeRequest::parse(&many).unwrap_err();
+    assert!(err.problem.contains("attributes"), "{err}");
+}

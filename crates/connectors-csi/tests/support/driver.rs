@@ -50,6 +50,8 @@ pub struct Options {
     /// Cluster-mode (or fake) parts replacing the manifests ones.
     pub parts: Option<Seams>,
     pub mounter: Arc<dyn Mounter>,
+    /// `--kubelet-root-dir`: targets must be below it (default: `root`).
+    pub kubelet_root: PathBuf,
 }
 
 impl Options {
@@ -60,6 +62,7 @@ impl Options {
             ca_cert: String::new(),
             parts: None,
             mounter: Arc::new(SystemMounter),
+            kubelet_root: root.to_owned(),
         }
     }
 
@@ -97,10 +100,11 @@ impl Options {
             access,
             tokens,
             renderer: Arc::new(Renderer::default()),
-            volumes: VolumeDirs::new(self.mounter.clone(), 8 * 1024 * 1024),
+            volumes: VolumeDirs::new(self.mounter.clone(), 8 * 1024 * 1024, &self.kubelet_root),
             state: StateStore::open(self.state_dir()).unwrap(),
             ca_cert: self.ca_cert.clone(),
             metrics: Arc::new(Metrics::new()),
+            render_concurrency: 2,
         }))
     }
 }
