@@ -12,7 +12,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use connectors_csi::csi::proto::NodeUnpublishVolumeRequest;
-use connectors_csi::mount::{mount_source, Mounter, SystemMounter};
+use connectors_csi::mount::{mount_source, MountOptions, Mounter, SystemMounter};
 use support::attributes::{quickstart_context, with_kubelet_token};
 use support::driver::{publish_request, start, Clients, DriverHandle, Options};
 use support::mounts::{is_read_only_tmpfs, mount_at};
@@ -157,7 +157,7 @@ async fn unpublish_of_a_foreign_tmpfs_leaves_it_mounted_with_its_files() {
     let target = node.target("foreign");
     std::fs::create_dir_all(&target).unwrap();
     SystemMounter
-        .mount_tmpfs(&target, "someone-else", 1 << 20)
+        .mount_tmpfs(&target, "someone-else", 1 << 20, &MountOptions::default())
         .unwrap();
     write_user_files(&target);
     assert_code(
@@ -220,7 +220,12 @@ async fn a_failing_publish_over_an_empty_leftover_tmpfs_is_not_ok_and_leaves_not
     // empty, no record.
     std::fs::create_dir_all(&target).unwrap();
     SystemMounter
-        .mount_tmpfs(&target, &mount_source("vol-a"), 1 << 20)
+        .mount_tmpfs(
+            &target,
+            &mount_source("vol-a"),
+            1 << 20,
+            &MountOptions::default(),
+        )
         .unwrap();
     let mut context = with_kubelet_token(quickstart_context(), TOKEN);
     context.insert("connector.name".into(), "no-such-connector".into());
@@ -232,7 +237,12 @@ async fn a_failing_publish_over_an_empty_leftover_tmpfs_is_not_ok_and_leaves_not
     // The retry with a good request publishes afresh.
     std::fs::create_dir_all(&target).unwrap();
     SystemMounter
-        .mount_tmpfs(&target, &mount_source("vol-a"), 1 << 20)
+        .mount_tmpfs(
+            &target,
+            &mount_source("vol-a"),
+            1 << 20,
+            &MountOptions::default(),
+        )
         .unwrap();
     node.publish("vol-a", &target).await.unwrap();
     assert!(is_read_only_tmpfs(&target));
@@ -250,7 +260,12 @@ async fn a_restart_removes_a_leftover_tmpfs_without_a_record() {
     let target = node.target("crashed");
     std::fs::create_dir_all(&target).unwrap();
     SystemMounter
-        .mount_tmpfs(&target, &mount_source("vol-c"), 1 << 20)
+        .mount_tmpfs(
+            &target,
+            &mount_source("vol-c"),
+            1 << 20,
+            &MountOptions::default(),
+        )
         .unwrap();
     let node = node.restart().await;
     assert!(mount_at(&target).is_none());

@@ -77,7 +77,7 @@ impl Mounter for SystemMounter {
 
 /// One line of `/proc/self/mountinfo`, the parts the driver looks at.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct MountEntry {
+pub struct MountEntry {
     pub mount_point: PathBuf,
     pub fs_type: String,
     /// What was mounted: for the driver's own tmpfs, the name it gave.
@@ -89,13 +89,13 @@ pub(crate) struct MountEntry {
 }
 
 impl MountEntry {
-    #[cfg(test)]
-    pub(crate) fn is_read_only(&self) -> bool {
+    pub fn is_read_only(&self) -> bool {
         self.mount_options.iter().any(|o| o == "ro")
     }
 }
 
-/// The topmost mount at `target`, if any.
+/// The topmost mount at `target`, if any (tests look at what was mounted).
+#[cfg(test)]
 pub(crate) fn find_mount(target: &Path) -> io::Result<Option<MountEntry>> {
     let wanted = std::fs::canonicalize(target).unwrap_or_else(|_| target.to_owned());
     let text = std::fs::read_to_string("/proc/self/mountinfo")?;

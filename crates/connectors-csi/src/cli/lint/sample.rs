@@ -182,6 +182,7 @@ fn render_problem(
         }
         RenderError::ConfigurationNotFound { .. }
         | RenderError::VolumeTooLarge { .. }
+        | RenderError::TooManyFiles { .. }
         | RenderError::NoConnectors => fallback(),
     }
 }
