@@ -107,3 +107,28 @@ async fn serve_answers_csi_and_http_then_exits_cleanly_on_sigterm() {
     assert!(!logs.contains("serve-token-s3cr3t"), "{logs}");
     assert!(logs.contains("volume published"), "{logs}");
 }
+
+#[test]
+fn requested_tokens_need_the_api_server_and_a_token_file_needs_manifests() {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = format!("unix://{}", dir.path().join("csi.sock").display());
+    let serve = |args: &[&str]| {
+        let output = ServeProcess::command()
+            .args(["--endpoint", &endpoint, "--node-id", "n"])
+            .args(args)
+            .env_remove("TOKEN_SOURCE")
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let quickstart = quickstart().display().to_string();
+
+    let stderr = serve(&["--manifests", &quickstart, "--token-source", "request"]);
+    assert!(
+        stderr.contains("--token-source request needs the API server"),
+        "{stderr}"
+    );
+    let stderr = serve(&["--token-file", "/dev/null"]);
+    assert!(stderr.contains("--manifests"), "{stderr}");
+}

@@ -191,15 +191,15 @@ type Sources = (Arc<dyn Catalog>, Arc<dyn Access>, Tokens);
 /// Files when `--manifests` is given, else the API server.
 async fn sources(args: &Args) -> anyhow::Result<Sources> {
     if !args.manifests.is_empty() {
-        let catalog = ManifestsCatalog::load(&args.manifests).context("loading --manifests")?;
-        let (connectors, classes) = catalog.counts();
-        tracing::info!(connectors, classes, "manifests mode");
         if args.token_source == TokenSourceMode::Request {
             anyhow::bail!(
                 "--token-source request needs the API server; with --manifests the token \
                  comes from kubelet, or --token-file"
             );
         }
+        let catalog = ManifestsCatalog::load(&args.manifests).context("loading --manifests")?;
+        let (connectors, classes) = catalog.counts();
+        tracing::info!(connectors, classes, "manifests mode");
         let audience = args.token_audience.clone();
         let tokens = match &args.token_file {
             Some(path) => Tokens::kubelet_or(audience, Arc::new(TokenFile::new(path.clone()))),
