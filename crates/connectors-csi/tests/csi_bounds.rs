@@ -114,3 +114,69 @@ async fn a_class_with_ten_thousand_files_is_resource_exhausted_naming_the_bound(
     assert!(!target.exists());
     handle.stop().await;
 }
+
+#[tokio::test]
+async fn probe_and_another_publish_answer_while_a_slow_template_renders() {
+    if !needs_root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("slow.yaml");
+    std::fs::write(
+        &manifests,
+        "apiVersion: connectors.alauda.io/v1alpha1\n\
+         kind: ConnectorClass\n\
+         metadata: {name: slow}\n\
+         spec:\n  configurations:\n  - name: keys\n    data:\n\
+         \x20     keys.pem: '{{ genPrivateKey \"rsa\" }}'\n\
+         ---\n\
+         apiVersion: connectors.alauda.io/v1alpha1\n\
+         kind: Connector\n\
+         metadata: {name: slow, namespace: default}\n\
+         spec: {address: 'https://x', connectorClassName: slow}\n",
+    )
+    .unwrap();
+    let mut options = Options::new(dir.path());
+    options.manifests = vec![support::driver::quickstart(), manifests];
+    let (clients, handle) = start(options).await;
+    let mut slow = with_kubelet_token(quickstart_context(), "bounds-token-s3cr3t");
+    slow.insert("connector.name".into(), "slow".into());
+    slow.insert("configuration.names".into(), "keys".into());
+    let slow_request = publish_request("vol-slow", &dir.path().join("pods/slow/mount"), slow);
+    let mut node = clients.node.clone();
+    let slow_call = tokio::spawn(async move {
+        let _ = node.node_publish_volume(slow_request).await;
+        Instant::now()
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let started = Instant::now();
+    let mut identity = clients.identity.clone();
+    identity.probe(ProbeRequest {}).await.unwrap();
+    let probe = started.elapsed();
+    let fast_target = dir.path().join("pods/fast/mount");
+    let fast = publish_request(
+        "vol-fast",
+        &fast_target,
+        with_kubelet_token(quickstart_context(), "bounds-token-s3cr3t"),
+    );
+    let started = Instant::now();
+    clients
+        .node
+        .clone()
+        .node_publish_volume(fast)
+        .await
+        .unwrap();
+    let publish = started.elapsed();
+    let fast_done = Instant::now();
+    let slow_done = slow_call.await.unwrap();
+    assert!(
+        slow_done > fast_done,
+        "the slow render ended too soon to show anything"
+    );
+    // Generous bounds (debug build, shared CI machine): the point is that
+    // neither waits for the render.
+    assert!(probe < Duration::from_millis(500), "Probe took {probe:?}");
+    assert!(publish < Duration::from_secs(1), "publish took {publish:?}");
+    handle.stop().await;
+}

@@ -16,6 +16,7 @@ mod data;
 mod engine;
 mod params;
 mod plan;
+mod redact;
 #[cfg(test)]
 mod tests;
 

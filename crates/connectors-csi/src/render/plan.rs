@@ -9,6 +9,7 @@ use gotemplate::{ErrorKind, Limits, Value};
 
 use super::data::{class_value, configurations_value, VolumeData};
 use super::engine::Engine;
+use super::redact::Redactor;
 use super::{params, FileOrigin, FilePlan, PlannedFile, RenderError, RenderLimits};
 use crate::catalog::ResolvedConnector;
 use crate::model::{Configuration, ConnectorClass};
@@ -196,7 +197,7 @@ impl Planner<'_> {
                 ErrorKind::Parse | ErrorKind::Exec => RenderError::Template {
                     origin: origin.clone(),
                     file: name.to_owned(),
-                    message: redact(err.message(), self.token.secret()),
+                    message: Redactor::new(self.token.secret()).redact(err.message()),
                 },
             }),
         }
@@ -211,13 +212,4 @@ fn check_file_count(count: usize) -> Result<(), RenderError> {
         });
     }
     Ok(())
-}
-
-/// Go's messages may quote data (`{{ fail .context.token }}`, a bad
-/// `urlParse` of it): a token never leaves in an error.
-fn redact(message: &str, secret: &str) -> String {
-    if secret.is_empty() {
-        return message.to_owned();
-    }
-    message.replace(secret, "<redacted>")
 }
