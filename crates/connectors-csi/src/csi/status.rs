@@ -69,6 +69,7 @@ fn render_code(err: &RenderError) -> Code {
         | RenderError::Template { .. }
         | RenderError::NoConnectors => Code::InvalidArgument,
         RenderError::FileTooLarge { .. }
+        | RenderError::BuildLimit { .. }
         | RenderError::VolumeTooLarge { .. }
         | RenderError::Timeout { .. } => Code::ResourceExhausted,
     }
