@@ -1,6 +1,6 @@
 //! Renders golden cases with our engine exactly as the Go oracle renders them
-//! (template named `t`, sprig's functions, default limits), and compares the
-//! outcome with Go's.
+//! (template named `t`, sprig's functions, the engine's limits), and
+//! compares the outcome with Go's.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -25,10 +25,15 @@ impl Default for Renderer {
 }
 
 impl Renderer {
+    /// With the engine's default limits, as the driver renders.
     pub fn new() -> Renderer {
+        Renderer::with_limits(Limits::default())
+    }
+
+    pub fn with_limits(limits: Limits) -> Renderer {
         Renderer {
             funcs: Arc::new(sprig::functions()),
-            limits: Limits::default(),
+            limits,
         }
     }
 
@@ -89,7 +94,9 @@ impl Renderer {
 pub fn prefixed_error(error: &gotemplate::Error) -> String {
     let stage = match error.kind() {
         ErrorKind::Parse => "parse",
-        ErrorKind::Exec | ErrorKind::OutputLimit | ErrorKind::Timeout => "exec",
+        ErrorKind::Exec | ErrorKind::OutputLimit | ErrorKind::BuildLimit | ErrorKind::Timeout => {
+            "exec"
+        }
     };
     format!("{stage}: {error}")
 }

@@ -6,9 +6,11 @@
 
 use std::fmt::Write as _;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use go_conformance::corpus::{load_corpus, load_reference, Suite};
 use go_conformance::runner::{compare, describe, Disagreement, Mismatch, Renderer};
+use gotemplate::Limits;
 
 struct AreaResult {
     area: String,
@@ -42,7 +44,13 @@ fn run(renderer: &Renderer, suite: &Suite, reference: bool) -> AreaResult {
 fn results() -> &'static [AreaResult] {
     static RESULTS: OnceLock<Vec<AreaResult>> = OnceLock::new();
     RESULTS.get_or_init(|| {
-        let renderer = Renderer::new();
+        // Go has no time limit, and a debug build generates RSA keys for
+        // seconds: the corpus checks what is rendered, with every other
+        // bound at the engine's default.
+        let renderer = Renderer::with_limits(Limits {
+            timeout: Duration::from_secs(600),
+            ..Limits::default()
+        });
         let corpus = load_corpus().expect("golden corpus");
         let reference = load_reference().expect("reference cases");
         let results: Vec<AreaResult> = corpus

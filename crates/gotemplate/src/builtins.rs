@@ -3,6 +3,7 @@
 //! their signatures, short-circuits and error messages.
 
 use crate::ast::{Arg, At};
+use crate::budget;
 use crate::ev::Ev;
 use crate::exec::{Exec, R};
 use crate::func::Param;
@@ -130,13 +131,8 @@ pub(crate) fn call<'t>(
         };
         argv.push(v);
     }
-    match apply(b, &argv) {
-        Ok(v) => Ok(v),
-        Err(msg) => {
-            s.node = at;
-            Err(s.err(format!("error calling {name}: {msg}")))
-        }
-    }
+    let result = apply(b, &argv);
+    s.finish_call(name, at, result)
 }
 
 fn apply(b: Builtin, argv: &[Ev]) -> Result<Ev, String> {
@@ -444,8 +440,13 @@ fn le(arg1: &Ev, arg2: &Ev) -> Result<bool, String> {
 
 /// `template.HTMLEscapeString`.
 pub(crate) fn html_escape(s: &str) -> String {
+    let room = budget::room();
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
+        if out.len() > room {
+            budget::overrun(out.len());
+            break;
+        }
         match c {
             '\0' => out.push('\u{FFFD}'),
             '"' => out.push_str("&#34;"),
@@ -461,8 +462,13 @@ pub(crate) fn html_escape(s: &str) -> String {
 
 /// `template.JSEscapeString`.
 pub(crate) fn js_escape(s: &str) -> String {
+    let room = budget::room();
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
+        if out.len() > room {
+            budget::overrun(out.len());
+            break;
+        }
         match c {
             '\\' => out.push_str("\\\\"),
             '\'' => out.push_str("\\'"),
@@ -483,8 +489,13 @@ pub(crate) fn js_escape(s: &str) -> String {
 /// `url.QueryEscape`.
 pub(crate) fn query_escape(s: &str) -> String {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let room = budget::room();
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
+        if out.len() > room {
+            budget::overrun(out.len());
+            break;
+        }
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
                 out.push(b as char)

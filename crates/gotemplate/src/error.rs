@@ -11,6 +11,9 @@ pub enum ErrorKind {
     Exec,
     /// The output grew past [`crate::Limits::max_output_bytes`].
     OutputLimit,
+    /// The values the template built (strings, lists, maps from any
+    /// function) grew past [`crate::Limits::max_built_bytes`].
+    BuildLimit,
     /// Execution ran past [`crate::Limits::timeout`].
     Timeout,
 }

@@ -1,11 +1,12 @@
 //! The executor: walks the trees over the data as Go's `state` does, with
 //! its scoping of variables, error positions and messages, and bounded
-//! output, time and stack.
+//! output, stack, and render budget (what calls build, and time).
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use crate::ast::{arg_string, Arg, At, Branch, Command, Func, Node, Number, Pipe, TemplateCall};
+use crate::budget::{self, Exhausted};
 use crate::builtins;
 use crate::error::{Error, ErrorKind};
 use crate::ev::Ev;
@@ -22,8 +23,9 @@ const MAX_EXEC_DEPTH: usize = 100_000;
 /// recursion with Go's depth error, instead of overflowing the thread.
 const STACK_BUDGET: usize = 1024 * 1024;
 
-/// How many steps pass between two looks at the clock.
-const CLOCK_EVERY: u64 = 1024;
+/// How many steps (nodes walked) pass between two looks at the clock; calls
+/// and loop iterations look every time.
+const CLOCK_EVERY: u64 = 256;
 
 /// Why a walk stopped early: `{{break}}`, `{{continue}}`, or an error.
 pub(crate) enum Flow {
@@ -46,7 +48,6 @@ pub(crate) struct Exec<'t, 'o> {
     out: &'o mut String,
     out_start: usize,
     limits: &'t Limits,
-    start: Instant,
     steps: u64,
     stack_top: usize,
 }
@@ -71,6 +72,7 @@ pub(crate) fn execute(
     out: &mut String,
     limits: &Limits,
 ) -> Result<(), Error> {
+    let _budget = budget::Scope::enter(limits.max_built_bytes, limits.timeout, Instant::now());
     let dot = Ev::from_data(data);
     let out_start = out.len();
     out.reserve(source.len());
@@ -88,7 +90,6 @@ pub(crate) fn execute(
         out,
         out_start,
         limits,
-        start: Instant::now(),
         steps: 0,
         stack_top: stack_addr(),
     };
@@ -114,10 +115,13 @@ pub(crate) fn execute(
 impl<'t> Exec<'t, '_> {
     /// Go's `state.errorf`: the message with the current node's location.
     pub(crate) fn err(&self, msg: impl AsRef<str>) -> Flow {
-        let msg = msg.as_ref();
+        self.err_of(ErrorKind::Exec, msg.as_ref())
+    }
+
+    fn err_of(&self, kind: ErrorKind, msg: &str) -> Flow {
         let Some(pos) = self.node.pos() else {
             return Flow::Err(Error::new(
-                ErrorKind::Exec,
+                kind,
                 format!("template: {}: {msg}", self.tmpl_name),
             ));
         };
@@ -130,7 +134,7 @@ impl<'t> Exec<'t, '_> {
         let mut context = String::new();
         self.node.write(&mut context);
         Flow::Err(Error::new(
-            ErrorKind::Exec,
+            kind,
             format!(
                 "template: {}:{line}:{col}: executing {} at <{context}>: {msg}",
                 self.parse_name,
@@ -139,25 +143,53 @@ impl<'t> Exec<'t, '_> {
         ))
     }
 
-    fn limit_err(&self, kind: ErrorKind, msg: String) -> Flow {
-        Flow::Err(Error::new(
-            kind,
-            format!("template: {}: {msg}", self.tmpl_name),
-        ))
+    /// The error for a bound of the render budget, at the current node;
+    /// `call` names the function that ran into it.
+    fn exhausted_err(&self, why: Exhausted, call: Option<&str>) -> Flow {
+        let kind = match why {
+            Exhausted::Built { .. } => ErrorKind::BuildLimit,
+            Exhausted::Time { .. } => ErrorKind::Timeout,
+        };
+        match call {
+            Some(name) => self.err_of(kind, &format!("error calling {name}: {why}")),
+            None => self.err_of(kind, &why.to_string()),
+        }
+    }
+
+    /// The clock, at every call and loop iteration.
+    fn check_clock(&self) -> R<()> {
+        budget::check_clock().map_err(|why| self.exhausted_err(why, None))
     }
 
     fn step(&mut self) -> R<()> {
         self.steps += 1;
-        if self.steps.is_multiple_of(CLOCK_EVERY) && self.start.elapsed() > self.limits.timeout {
-            return Err(self.limit_err(
-                ErrorKind::Timeout,
-                format!(
-                    "execution exceeded the time limit of {:?}",
-                    self.limits.timeout
-                ),
-            ));
+        if self.steps.is_multiple_of(CLOCK_EVERY) {
+            self.check_clock()?;
         }
         Ok(())
+    }
+
+    /// After a call (`result` computed while its arguments are still held):
+    /// charges what it built, and reports a budget it exhausted as that
+    /// bound, whatever the function returned.
+    pub(crate) fn finish_call(
+        &mut self,
+        name: &str,
+        at: At<'t>,
+        result: Result<Ev, String>,
+    ) -> R<Ev> {
+        let charged = match &result {
+            Ok(v) => budget::charge(budget::fresh_bytes(v.value())),
+            Err(_) => budget::exhausted().map_or(Ok(()), Err),
+        };
+        if let Err(why) = charged {
+            self.node = at;
+            return Err(self.exhausted_err(why, Some(name)));
+        }
+        result.map_err(|e| {
+            self.node = at;
+            self.err(format!("error calling {name}: {e}"))
+        })
     }
 
     fn write(&mut self, s: &str) -> R<()> {
@@ -167,15 +199,19 @@ impl<'t> Exec<'t, '_> {
 
     fn check_output(&mut self) -> R<()> {
         if self.out.len() - self.out_start > self.limits.max_output_bytes {
-            return Err(self.limit_err(
-                ErrorKind::OutputLimit,
-                format!(
-                    "output exceeds the limit of {} bytes",
-                    self.limits.max_output_bytes
-                ),
-            ));
+            return Err(self.output_limit_err());
         }
         Ok(())
+    }
+
+    fn output_limit_err(&self) -> Flow {
+        self.err_of(
+            ErrorKind::OutputLimit,
+            &format!(
+                "output exceeds the limit of {} bytes",
+                self.limits.max_output_bytes
+            ),
+        )
     }
 
     fn stack_exhausted(&self) -> bool {
@@ -221,8 +257,18 @@ impl<'t> Exec<'t, '_> {
         match val {
             Ev::Missing => self.write("<no value>"),
             _ => {
-                crate::fmt::write_value(self.out, val.value());
-                self.check_output()
+                // The printer stops just past the output limit: a value
+                // that prints without end (a list holding the same big
+                // list many times) is cut there.
+                let limit = self
+                    .out_start
+                    .saturating_add(self.limits.max_output_bytes)
+                    .saturating_add(1);
+                if crate::fmt::write_value(self.out, val.value(), limit) {
+                    self.check_output()
+                } else {
+                    Err(self.output_limit_err())
+                }
             }
         }
     }
@@ -308,7 +354,7 @@ impl<'t> Exec<'t, '_> {
     }
 
     fn one_iteration(&mut self, r: &'t Branch, mark: usize, elem: Ev, index: Ev) -> R<()> {
-        self.step()?;
+        self.check_clock()?;
         if !r.pipe.decl.is_empty() {
             self.set_top_var(1, elem.clone());
         }
@@ -575,15 +621,14 @@ impl<'t> Exec<'t, '_> {
                 if let Some(f) = fin {
                     argv.push(f.into_value());
                 }
+                self.check_clock()?;
                 match o.member(name, &argv) {
                     None => Err(self.err(format!(
                         "can't evaluate field {name} in type {}",
                         receiver.type_name()
                     ))),
-                    Some(Ok(v)) => Ok(Ev::from_result(v)),
-                    Some(Err(e)) => {
-                        self.node = At::Arg(node);
-                        Err(self.err(format!("error calling {name}: {e}")))
+                    Some(result) => {
+                        self.finish_call(name, At::Arg(node), result.map(Ev::from_result))
                     }
                 }
             }
@@ -605,6 +650,7 @@ impl<'t> Exec<'t, '_> {
         fin: Option<Ev>,
     ) -> R<Ev> {
         let args = args.get(1..).unwrap_or(&[]);
+        self.check_clock()?;
         match func {
             Func::User(f) => self.call_user(dot, f, name, at, args, fin),
             Func::Builtin(b) => builtins::call(self, dot, *b, name, at, args, fin),
@@ -662,13 +708,8 @@ impl<'t> Exec<'t, '_> {
             };
             argv.push(self.validate_type(fv, p)?);
         }
-        match (f.body)(&argv) {
-            Ok(v) => Ok(Ev::from_result(v)),
-            Err(e) => {
-                self.node = at;
-                Err(self.err(format!("error calling {name}: {e}")))
-            }
-        }
+        let result = (f.body)(&argv).map(Ev::from_result);
+        self.finish_call(name, at, result)
     }
 
     /// `evalArg` with no type (a chain's head): the value as it is.

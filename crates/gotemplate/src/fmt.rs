@@ -1,11 +1,16 @@
 //! Go's `fmt` printing of template values: `Sprint`, `Sprintln`, `Sprintf`,
 //! with Go's verbs, flags, widths, argument indexes and `%!v(BADxxx)` forms.
+//!
+//! Printing is bounded: what a value prints can be far larger than the value
+//! (a list holding one big list many times), so a printer stops where its
+//! output could not fit — the render budget's room for a value, the output
+//! limit for the executor's output — instead of after.
 
 mod float;
 
-use crate::value::Value;
-
+use crate::budget;
 use crate::go::strconv;
+use crate::value::Value;
 
 /// `fmt.Sprint(args...)`: spaces between operands when neither is a string.
 pub fn sprint(args: &[Value]) -> String {
@@ -16,13 +21,14 @@ pub fn sprint(args: &[Value]) -> String {
 
 /// `fmt.Sprint` appending to `out`.
 pub(crate) fn sprint_into(out: &mut String, args: &[Value]) {
+    let mut p = Printer::new(out);
     let mut prev_string = false;
     for (i, arg) in args.iter().enumerate() {
         let is_string = matches!(arg, Value::Str(_));
         if i > 0 && !is_string && !prev_string {
-            out.push(' ');
+            p.buf.push(' ');
         }
-        write_value(out, arg);
+        p.print_plain(arg);
         prev_string = is_string;
     }
 }
@@ -36,13 +42,14 @@ pub fn sprintln(args: &[Value]) -> String {
 
 /// `fmt.Sprintln` appending to `out`.
 pub(crate) fn sprintln_into(out: &mut String, args: &[Value]) {
+    let mut p = Printer::new(out);
     for (i, arg) in args.iter().enumerate() {
         if i > 0 {
-            out.push(' ');
+            p.buf.push(' ');
         }
-        write_value(out, arg);
+        p.print_plain(arg);
     }
-    out.push('\n');
+    p.buf.push('\n');
 }
 
 /// `fmt.Sprintf(format, args...)` with Go's verbs, flags and `%!v(BADxxx)` forms.
@@ -52,25 +59,13 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
     out
 }
 
-/// What `fmt.Sprint(v)` prints for one value (`%v` without flags); the
-/// executor's fast path for printing a pipeline result.
-pub(crate) fn write_value(out: &mut String, v: &Value) {
-    match v {
-        Value::Str(s) => out.push_str(s),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) | Value::Int64(i) => push_int(out, *i),
-        // Integral floats below 1e6 print as integers under `%g` shortest;
-        // skipping the digit generation is the common case for JSON data.
-        Value::Float(x)
-            if x.fract() == 0.0 && x.abs() < 1e6 && !(*x == 0.0 && x.is_sign_negative()) =>
-        {
-            push_int(out, *x as i64)
-        }
-        _ => {
-            let mut p = Printer::new(out);
-            p.print_arg(v, 'v');
-        }
-    }
+/// What `fmt.Sprint(v)` prints for one value (`%v` without flags), the
+/// executor printing a pipeline result into its output: false, with the
+/// output cut short, when `out` would grow past `limit` bytes.
+pub(crate) fn write_value(out: &mut String, v: &Value, limit: usize) -> bool {
+    let mut p = Printer::bounded(out, limit);
+    p.print_plain(v);
+    !p.full
 }
 
 /// How Go's `%v` prints a `complex128`: `(1+2i)`.
@@ -103,24 +98,94 @@ struct Flags {
     prec: Option<usize>,
 }
 
-/// Writes formatted values into a borrowed output buffer.
+/// Writes formatted values into a borrowed output buffer, up to a limit.
 struct Printer<'a> {
     buf: &'a mut String,
     f: Flags,
+    /// The length `buf` must not pass.
+    limit: usize,
+    /// The length `buf` had at the start.
+    start: usize,
+    /// Whether the limit is the render budget's (passing it exhausts the
+    /// budget) rather than the output's.
+    budgeted: bool,
+    /// Set once something did not fit: the printer writes nothing more.
+    full: bool,
 }
 
 const LOWER_HEX: &[u8; 17] = b"0123456789abcdefx";
 const UPPER_HEX: &[u8; 17] = b"0123456789ABCDEFX";
 
 impl<'a> Printer<'a> {
+    /// A printer of a value: bounded by what the render may still build.
     fn new(buf: &'a mut String) -> Self {
+        let limit = budget::write_limit(buf);
         Printer {
-            buf,
             f: Flags::default(),
+            limit,
+            start: buf.len(),
+            budgeted: true,
+            full: false,
+            buf,
+        }
+    }
+
+    /// A printer into output bounded by `limit`.
+    fn bounded(buf: &'a mut String, limit: usize) -> Self {
+        Printer {
+            f: Flags::default(),
+            limit,
+            start: buf.len(),
+            budgeted: false,
+            full: false,
+            buf,
+        }
+    }
+
+    /// Whether `n` more bytes fit; if not, the printer is full from now on
+    /// (and a budgeted one exhausts the budget).
+    fn room_for(&mut self, n: usize) -> bool {
+        if !self.full && self.buf.len().saturating_add(n) <= self.limit {
+            return true;
+        }
+        if !self.full {
+            self.full = true;
+            if self.budgeted {
+                budget::overrun(self.buf.len() - self.start + n);
+            }
+        }
+        false
+    }
+
+    /// `%v` without flags, with the fast paths of the common values.
+    fn print_plain(&mut self, v: &Value) {
+        match v {
+            Value::Str(s) => {
+                if self.room_for(s.len()) {
+                    self.buf.push_str(s);
+                }
+            }
+            Value::Bool(b) => self.buf.push_str(if *b { "true" } else { "false" }),
+            Value::Int(i) | Value::Int64(i) => push_int(self.buf, *i),
+            // Integral floats below 1e6 print as integers under `%g`
+            // shortest; skipping the digit generation is the common case
+            // for JSON data.
+            Value::Float(x)
+                if x.fract() == 0.0 && x.abs() < 1e6 && !(*x == 0.0 && x.is_sign_negative()) =>
+            {
+                push_int(self.buf, *x as i64)
+            }
+            _ => {
+                self.f = Flags::default();
+                self.print_arg(v, 'v');
+            }
         }
     }
 
     fn write_padding(&mut self, n: usize) {
+        if !self.room_for(n) {
+            return;
+        }
         let c = if self.f.zero { '0' } else { ' ' };
         self.buf.extend(std::iter::repeat_n(c, n));
     }
@@ -128,9 +193,14 @@ impl<'a> Printer<'a> {
     /// Pads `s` to the width, on the left unless `-` was given.
     fn pad(&mut self, s: &str) {
         let Some(wid) = self.f.wid.filter(|w| *w > 0) else {
-            self.buf.push_str(s);
+            if self.room_for(s.len()) {
+                self.buf.push_str(s);
+            }
             return;
         };
+        if !self.room_for(s.len().max(wid)) {
+            return;
+        }
         let width = wid.saturating_sub(s.chars().count());
         if self.f.minus {
             self.buf.push_str(s);
@@ -164,6 +234,9 @@ impl<'a> Printer<'a> {
     /// Go's `printValue`: `depth > 0` inside slices and maps, where a nil
     /// interface prints `<nil>` whatever the verb.
     fn print_value(&mut self, v: &Value, verb: char, depth: usize) {
+        if !self.room_for(0) {
+            return;
+        }
         if depth > crate::value::MAX_NESTING && matches!(v, Value::List(_) | Value::Map(_)) {
             // A map that holds itself (`set $d "self" $d`) would recurse
             // forever; Go's fmt overflows its stack there, we cut the output.
@@ -192,6 +265,9 @@ impl<'a> Printer<'a> {
                     self.buf.push_str(&v.type_name());
                     self.buf.push('{');
                     for (i, item) in l.items.iter().enumerate() {
+                        if self.full {
+                            break;
+                        }
                         if i > 0 {
                             self.buf.push_str(", ");
                         }
@@ -202,6 +278,9 @@ impl<'a> Printer<'a> {
                 }
                 self.buf.push('[');
                 for (i, item) in l.items.iter().enumerate() {
+                    if self.full {
+                        break;
+                    }
                     if i > 0 {
                         self.buf.push(' ');
                     }
@@ -217,6 +296,9 @@ impl<'a> Printer<'a> {
                     self.buf.push_str("map[");
                 }
                 for (i, (k, item)) in m.snapshot().iter().enumerate() {
+                    if self.full {
+                        break;
+                    }
                     if i > 0 {
                         self.buf.push_str(if self.f.sharp_v { ", " } else { " " });
                     }
@@ -412,11 +494,7 @@ impl<'a> Printer<'a> {
 
     fn fmt_string(&mut self, s: &str, verb: char, v: &Value) {
         match verb {
-            'v' if self.f.sharp_v => {
-                let mut q = String::new();
-                strconv::quote_into(&mut q, s, false);
-                self.pad(&q);
-            }
+            'v' if self.f.sharp_v => self.quote(s, false),
             'v' | 's' => {
                 let t = self.truncate(s);
                 self.pad(t);
@@ -430,12 +508,20 @@ impl<'a> Printer<'a> {
                     self.pad(&q);
                     return;
                 }
-                let mut q = String::new();
-                strconv::quote_into(&mut q, t, self.f.plus);
-                self.pad(&q);
+                self.quote(t, self.f.plus);
             }
             _ => self.bad_verb(verb, v),
         }
+    }
+
+    /// `strconv.Quote` (or `QuoteToASCII`) padded, when it fits.
+    fn quote(&mut self, s: &str, ascii_only: bool) {
+        if !self.room_for(strconv::quoted_len(s, ascii_only)) {
+            return;
+        }
+        let mut q = String::new();
+        strconv::quote_into(&mut q, s, ascii_only);
+        self.pad(&q);
     }
 
     fn truncate<'s>(&self, s: &'s str) -> &'s str {
@@ -468,6 +554,9 @@ impl<'a> Printer<'a> {
             return;
         }
         let wid = self.f.wid.unwrap_or(0);
+        if !self.room_for(width.max(wid)) {
+            return;
+        }
         if wid > width && !self.f.minus {
             self.write_padding(wid - width);
         }
@@ -713,10 +802,13 @@ pub(crate) fn sprintf_into(out: &mut String, format: &str, args: &[Value]) {
         good_arg_num: true,
     };
     let end = format.len();
-    while s.i < end {
+    while s.i < end && !p.full {
         s.good_arg_num = true;
         let last = s.i;
         s.i = format[last..].find('%').map_or(end, |k| last + k);
+        if !p.room_for(s.i - last) {
+            return;
+        }
         p.buf.push_str(&format[last..s.i]);
         if s.i >= end {
             break;
@@ -754,6 +846,9 @@ pub(crate) fn sprintf_into(out: &mut String, format: &str, args: &[Value]) {
         }
     }
     let (reordered, arg_num) = (s.reordered, s.arg_num);
+    if p.full {
+        return;
+    }
     if !reordered && arg_num < args.len() {
         p.f = Flags::default();
         p.buf.push_str("%!(EXTRA ");

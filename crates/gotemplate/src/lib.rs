@@ -14,6 +14,7 @@
 //! ```
 
 mod ast;
+pub mod budget;
 mod builtins;
 mod error;
 mod ev;

@@ -10,11 +10,30 @@ use crate::parse::{self, Trees};
 use crate::value::Value;
 
 /// Bounds on one execution, so a template cannot take the node down.
+///
+/// Three bounds, each enforced by the engine whatever functions the
+/// template calls (see [`crate::budget`]); running into one fails the
+/// execution with its own [`crate::ErrorKind`]:
+/// - the output (`OutputLimit`);
+/// - the bytes of every value the template builds — strings from any
+///   function, lists, maps, JSON — counted as they are built, whether kept
+///   or dropped (`BuildLimit`); a value read from the data or passed on
+///   unchanged costs nothing;
+/// - the time, read before every function call and loop iteration, with
+///   costly functions (key generation, bcrypt, scrypt) charged their cost
+///   before they run (`Timeout`).
+///
+/// The defaults keep one execution's memory to a few tens of MiB: what is
+/// built (16 MiB) plus the output (4 MiB) plus what one function holds
+/// while it works (about as much as it builds; `derivePassword`'s scrypt
+/// takes 32 MiB for a moment).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Bytes `execute` may append to its output.
     pub max_output_bytes: usize,
-    /// Wall-clock time `execute` may run (checked every few steps).
+    /// Bytes of values the execution may build in all.
+    pub max_built_bytes: usize,
+    /// Wall-clock time `execute` may run.
     pub timeout: Duration,
 }
 
@@ -22,6 +41,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_output_bytes: 4 * 1024 * 1024,
+            max_built_bytes: crate::budget::DEFAULT_MAX_BUILT_BYTES,
             timeout: Duration::from_secs(2),
         }
     }

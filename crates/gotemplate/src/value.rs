@@ -154,6 +154,15 @@ impl Map {
         self.read().clone()
     }
 
+    /// Folds over the entries in key order, under the map's read lock (`f`
+    /// must not change this map).
+    pub(crate) fn fold<T>(&self, init: T, f: impl FnMut(T, &Arc<str>, &Value) -> T) -> T {
+        let mut f = f;
+        self.read()
+            .iter()
+            .fold(init, |acc, (key, value)| f(acc, key, value))
+    }
+
     /// Whether `self` and `other` are the same Go map (not just equal).
     pub fn same(&self, other: &Map) -> bool {
         std::ptr::eq(self, other)

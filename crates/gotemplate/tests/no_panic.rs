@@ -121,6 +121,7 @@ fn cases() -> u32 {
 fn run(src: &str) {
     let limits = Limits {
         max_output_bytes: 20_000,
+        max_built_bytes: 1024 * 1024,
         timeout: Duration::from_millis(200),
     };
     if let Ok(t) = Template::parse("t", src, &funcs()) {
@@ -169,6 +170,7 @@ fn runaway_loops_stop_at_the_limits() {
     let limits = Limits {
         max_output_bytes: 1000,
         timeout: Duration::from_millis(100),
+        ..Limits::default()
     };
     let t = Template::parse(
         "t",

@@ -1,25 +1,45 @@
-//! Reading the already-converted arguments a function body receives, and the
-//! shared size bound that keeps a template from exhausting memory.
+//! Reading the already-converted arguments a function body receives, and
+//! the checks that keep a function from building past the render budget.
 
 use std::sync::Arc;
 
+use gotemplate::budget::{self, Exhausted};
 use gotemplate::{ElemType, List, Map, Value};
 
-/// Largest string (bytes) or list (elements) a function may build.
-pub(crate) const MAX_ALLOC: usize = 4 * 1024 * 1024;
-
-/// The error for a result that would exceed [`MAX_ALLOC`].
-pub(crate) fn too_large(what: &str, n: u128) -> String {
-    format!("{what}: result of {n} elements/bytes exceeds the sandbox limit of {MAX_ALLOC}")
+/// The error a function returns when the render budget stops it (the
+/// executor reports the bound itself).
+pub(crate) fn exhausted(what: &str, why: Exhausted) -> String {
+    format!("{what}: {why}")
 }
 
-/// Fails when `n` exceeds [`MAX_ALLOC`].
-pub(crate) fn check_size(what: &str, n: u128) -> Result<(), String> {
-    if n > MAX_ALLOC as u128 {
-        Err(too_large(what, n))
-    } else {
-        Ok(())
-    }
+/// Fails, exhausting the render budget, when a result of `bytes` (as the
+/// executor will charge it) cannot fit in what the render may still build:
+/// for functions that know their result's size before building it.
+pub(crate) fn check_size(what: &str, bytes: u128) -> Result<(), String> {
+    let bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
+    budget::reserve(bytes).map_err(|why| exhausted(what, why))
+}
+
+/// Charges a costly call (key generation, bcrypt, scrypt) to the render's
+/// time before it runs: fails at once when the time left cannot cover it.
+pub(crate) fn spend(what: &str, cost: std::time::Duration) -> Result<(), String> {
+    budget::spend(cost).map_err(|why| exhausted(what, why))
+}
+
+/// [`check_size`] for a new string of `len` bytes.
+pub(crate) fn check_string(what: &str, len: u128) -> Result<(), String> {
+    check_size(what, len.saturating_add(budget::STRING as u128))
+}
+
+/// [`check_size`] for a new list of `items` elements that are not new
+/// strings or containers themselves.
+pub(crate) fn check_list(what: &str, items: u128) -> Result<(), String> {
+    check_size(
+        what,
+        items
+            .saturating_mul(budget::SLOT as u128)
+            .saturating_add(budget::CONTAINER as u128),
+    )
 }
 
 /// The `i`th argument, nil when absent.

@@ -173,19 +173,30 @@ pub(crate) fn sprint_v(v: &Value) -> String {
 }
 
 /// sprig's `strslice` (`toStrings`, `join`): a `[]string` from a list,
-/// skipping nils; a single non-list value becomes a one-element list.
-pub(crate) fn strslice(v: &Value) -> Vec<String> {
-    match v {
-        Value::List(l) if l.elem == ElemType::Str => l.items.iter().map(strval).collect(),
+/// skipping nils; a single non-list value becomes a one-element list. The
+/// copies are counted against the render budget: a list can hold the same
+/// big string many times.
+pub(crate) fn strslice(v: &Value) -> Result<Vec<String>, String> {
+    let items: Vec<&Value> = match v {
+        Value::List(l) if l.elem == ElemType::Str => l.items.iter().collect(),
         Value::List(l) => l
             .items
             .iter()
             .filter(|i| !matches!(i, Value::Nil))
-            .map(strval)
             .collect(),
         Value::Nil => Vec::new(),
-        other => vec![strval(other)],
+        other => vec![other],
+    };
+    let mut tally = gotemplate::budget::Tally::new();
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let text = strval(item);
+        tally
+            .add_string(text.len())
+            .map_err(|why| crate::args::exhausted("strslice", why))?;
+        out.push(text);
     }
+    Ok(out)
 }
 
 #[cfg(test)]

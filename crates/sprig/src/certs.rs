@@ -10,6 +10,7 @@
 
 use std::any::Any;
 use std::sync::Arc;
+use std::time::Duration;
 
 use ed25519_dalek::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
 use gotemplate::{FuncMap, Function, Object, Param, Value};
@@ -132,8 +133,22 @@ fn pem_decode(text: &str) -> Option<(String, Vec<u8>)> {
     Some((kind, b64_decode(&body).ok()?))
 }
 
+/// What generating a key costs, charged to the render's time before it
+/// starts (release build, one core, a loaded machine; key generation time
+/// varies with the primes found, these are generous).
+const RSA_4096_COST: Duration = Duration::from_millis(800);
+const RSA_2048_COST: Duration = Duration::from_millis(150);
+const DSA_COST: Duration = Duration::from_millis(800);
+
 impl PrivateKey {
     fn generate(kind: &str) -> Result<PrivateKey, String> {
+        let cost = match kind {
+            "rsa" => RSA_4096_COST,
+            "rsa2048" => RSA_2048_COST,
+            "dsa" => DSA_COST,
+            _ => Duration::ZERO,
+        };
+        args::spend("key generation", cost)?;
         let mut rng = rand_core::OsRng;
         match kind {
             "rsa" => rsa::RsaPrivateKey::new(&mut rng, 4096)

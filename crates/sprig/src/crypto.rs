@@ -4,11 +4,13 @@
 //! sprig's key padding), `randBytes`, `uuidv4`, and the key/certificate
 //! generators (see [`crate::certs`]).
 
+use std::time::Duration;
+
 use aes::cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
 use gotemplate::{FuncMap, Function, Param, Value};
 use hmac::{Hmac, Mac};
 
-use crate::args::{self, check_size};
+use crate::args::{self, check_string};
 use crate::encoding::{b64_decode, b64_encode};
 use crate::random;
 
@@ -40,7 +42,7 @@ pub(crate) fn register(m: &mut FuncMap) {
             if n < 0 {
                 return Err("runtime error: makeslice: len out of range".to_string());
             }
-            check_size("randBytes", n as u128)?;
+            check_string("randBytes", (n as u128).div_ceil(3) * 4)?;
             let mut buf = vec![0u8; n as usize];
             random::fill(&mut buf)?;
             Ok(Value::string(b64_encode(&buf)))
@@ -79,7 +81,16 @@ pub(crate) fn register(m: &mut FuncMap) {
 }
 
 /// `bcrypt.GenerateFromPassword(input, 10)`, `$2a$` form as Go writes it.
+/// What one bcrypt hash at cost 10 and one `derivePassword` scrypt cost,
+/// charged to the render's time before they start (release build, one
+/// core, generous).
+const BCRYPT_COST: Duration = Duration::from_millis(100);
+const SCRYPT_COST: Duration = Duration::from_millis(250);
+
 fn bcrypt_hash(input: &str) -> String {
+    if let Err(e) = args::spend("bcrypt", BCRYPT_COST) {
+        return e;
+    }
     if input.len() > 72 {
         return "failed to encrypt string with bcrypt: bcrypt: password length exceeds 72 bytes"
             .to_string();
@@ -172,6 +183,7 @@ fn derive_password(
     let mut salt = MASTER_PASSWORD_SEED.to_vec();
     salt.extend_from_slice(&(user.len() as u32).to_be_bytes());
     salt.extend_from_slice(user.as_bytes());
+    args::spend("derivePassword", SCRYPT_COST)?;
     let params =
         scrypt::Params::new(15, 8, 2).map_err(|e| format!("failed to derive password: {e}"))?;
     let mut key = [0u8; 64];

@@ -28,6 +28,10 @@ pub(crate) fn deep_equal(a: &Value, b: &Value) -> bool {
 }
 
 fn deep_equal_at(a: &Value, b: &Value, depth: usize) -> bool {
+    if gotemplate::budget::tick().is_err() {
+        // Out of budget: the executor reports that; the answer is moot.
+        return false;
+    }
     if depth > MAX_NESTING {
         // Only maps that hold themselves get here; Go's DeepEqual takes a
         // pair it is already comparing as equal, and so do we.

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use gotemplate::budget::{self, Tally};
 use gotemplate::{ElemType, FuncMap, Function, Map, Param, Value, MAX_NESTING};
 
 use crate::args::{self, list_value, map_value};
@@ -45,7 +46,13 @@ pub(crate) fn register(m: &mut FuncMap) {
             let d = args::map(a, 0)?;
             let value = args::any(a, 2);
             refuse_cycle("set", value, &d)?;
-            d.insert(Arc::from(args::string(a, 1)?), value.clone());
+            let key = args::string(a, 1)?;
+            if d.insert(Arc::from(key), value.clone()).is_none() {
+                // A new entry in a map the caller already holds: the
+                // executor only sees the same map come back.
+                budget::charge(budget::ENTRY + budget::STRING + key.len())
+                    .map_err(|why| args::exhausted("set", why))?;
+            }
             Ok(Value::Map(d))
         }),
     );
@@ -156,7 +163,7 @@ pub(crate) fn register(m: &mut FuncMap) {
             Function::new(&[Any], None, |a| match args::any(a, 0) {
                 // copystructure reflects on the nil interface and panics.
                 Value::Nil => Err("reflect: call of reflect.Value.Type on zero Value".to_string()),
-                v => deep_copy(v, 0),
+                v => deep_copy(v, 0, &mut Tally::new()),
             }),
         );
     }
@@ -211,11 +218,12 @@ fn merge_into(dst: &Map, src: &Map, overwrite: bool, depth: usize) -> Result<(),
     }
     // A snapshot: `merge $d $d` changes the map it reads.
     for (k, sv) in src.snapshot() {
+        budget::tick().map_err(|why| args::exhausted("merge", why))?;
         let dv = dst.get(&k);
         match &sv {
             Value::Nil => {
                 if overwrite {
-                    dst.insert(k, Value::Nil);
+                    insert_counted(dst, k, Value::Nil)?;
                 }
                 continue;
             }
@@ -227,7 +235,7 @@ fn merge_into(dst: &Map, src: &Map, overwrite: bool, depth: usize) -> Result<(),
                 }
             }
             Value::List(_) if overwrite => {
-                dst.insert(k, sv);
+                insert_counted(dst, k, sv)?;
                 continue;
             }
             _ => {}
@@ -239,8 +247,17 @@ fn merge_into(dst: &Map, src: &Map, overwrite: bool, depth: usize) -> Result<(),
             continue;
         }
         if overwrite || !dst_present_nonempty {
-            dst.insert(k, sv);
+            insert_counted(dst, k, sv)?;
         }
+    }
+    Ok(())
+}
+
+/// Sets an entry of a map changed in place, charging a new one to the
+/// render budget.
+fn insert_counted(dst: &Map, key: Arc<str>, value: Value) -> Result<(), String> {
+    if dst.insert(key, value).is_none() {
+        budget::charge(budget::ENTRY).map_err(|why| args::exhausted("merge", why))?;
     }
     Ok(())
 }
@@ -248,23 +265,32 @@ fn merge_into(dst: &Map, src: &Map, overwrite: bool, depth: usize) -> Result<(),
 /// copystructure's copy: new maps (and slices) all the way down, so changing
 /// the copy never shows in the original; other values are immutable and
 /// shared.
-fn deep_copy(v: &Value, depth: usize) -> Result<Value, String> {
+/// Counted against the render budget as it goes: a list holding one big map
+/// many times copies into many maps.
+fn deep_copy(v: &Value, depth: usize, tally: &mut Tally) -> Result<Value, String> {
     if depth > MAX_NESTING {
         return Err(too_deep("deepCopy"));
     }
+    let counted = |tally: &mut Tally, bytes: usize| {
+        tally
+            .add(bytes)
+            .map_err(|why| args::exhausted("deepCopy", why))
+    };
     Ok(match v {
         Value::Map(m) => {
+            counted(tally, budget::CONTAINER + m.len() * budget::ENTRY)?;
             let mut out = BTreeMap::new();
             for (k, item) in m.snapshot() {
-                out.insert(k, deep_copy(&item, depth + 1)?);
+                out.insert(k, deep_copy(&item, depth + 1, tally)?);
             }
             map_value(m.elem, out)
         }
         Value::List(l) => {
+            counted(tally, budget::CONTAINER + l.items.len() * budget::SLOT)?;
             let items = l
                 .items
                 .iter()
-                .map(|item| deep_copy(item, depth + 1))
+                .map(|item| deep_copy(item, depth + 1, tally))
                 .collect::<Result<Vec<_>, _>>()?;
             list_value(l.elem, items)
         }

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use gotemplate::budget::{self, Tally};
 use gotemplate::{FuncMap, Function, Param, Value, MAX_NESTING};
 
 use crate::args;
@@ -71,14 +72,21 @@ pub(crate) fn register(m: &mut FuncMap) {
 /// false: an encoder with `SetEscapeHTML(false)`).
 pub(crate) fn encode(v: &Value, escape_html: bool, pretty: bool) -> Result<String, String> {
     let mut out = String::new();
-    write_value(
-        &mut out,
-        v,
-        escape_html,
-        if pretty { Some(0) } else { None },
-        0,
-    )?;
+    let enc = Enc {
+        html: escape_html,
+        limit: budget::write_limit(&out),
+    };
+    write_value(&mut out, v, enc, if pretty { Some(0) } else { None }, 0)?;
     Ok(out)
+}
+
+/// How one encoding writes: HTML escaping, and the length where the render
+/// budget stops it (a list holding one big map many times encodes far
+/// larger than it is).
+#[derive(Clone, Copy)]
+struct Enc {
+    html: bool,
+    limit: usize,
 }
 
 fn newline(out: &mut String, depth: Option<usize>) {
@@ -93,10 +101,14 @@ fn newline(out: &mut String, depth: Option<usize>) {
 fn write_value(
     out: &mut String,
     v: &Value,
-    html: bool,
+    enc: Enc,
     depth: Option<usize>,
     nest: usize,
 ) -> Result<(), String> {
+    if out.len() > enc.limit {
+        return Err(args::exhausted("json", budget::overrun(out.len())));
+    }
+    let html = enc.html;
     if nest > MAX_NESTING && matches!(v, Value::List(_) | Value::Map(_)) {
         // Go's encoder reports a map that holds itself this way (its check
         // starts 1000 levels down; ours stops a bit sooner).
@@ -123,7 +135,7 @@ fn write_value(
                     out.push(',');
                 }
                 newline(out, inner);
-                write_value(out, item, html, inner, nest + 1)?;
+                write_value(out, item, enc, inner, nest + 1)?;
             }
             newline(out, depth);
             out.push(']');
@@ -131,14 +143,14 @@ fn write_value(
         Value::Map(m) => write_object(
             out,
             m.snapshot().iter().map(|(k, v)| (k.as_ref(), v)),
-            html,
+            enc,
             depth,
             nest,
         )?,
         Value::Object(o) => match crate::objects::json_fields(o.as_ref()) {
             Some(crate::objects::JsonForm::Text(s)) => write_string(out, &s, html),
             Some(crate::objects::JsonForm::Fields(fields)) => {
-                write_object(out, fields.iter().map(|(k, v)| (*k, v)), html, depth, nest)?
+                write_object(out, fields.iter().map(|(k, v)| (*k, v)), enc, depth, nest)?
             }
             None => write_string(out, &o.go_string(), html),
         },
@@ -149,7 +161,7 @@ fn write_value(
 fn write_object<'a>(
     out: &mut String,
     entries: impl Iterator<Item = (&'a str, &'a Value)>,
-    html: bool,
+    enc: Enc,
     depth: Option<usize>,
     nest: usize,
 ) -> Result<(), String> {
@@ -162,12 +174,12 @@ fn write_object<'a>(
         }
         any = true;
         newline(out, inner);
-        write_string(out, k, html);
+        write_string(out, k, enc.html);
         out.push(':');
         if depth.is_some() {
             out.push(' ');
         }
-        write_value(out, v, html, inner, nest + 1)?;
+        write_value(out, v, enc, inner, nest + 1)?;
     }
     if any {
         newline(out, depth);
@@ -178,8 +190,15 @@ fn write_object<'a>(
 
 /// encoding/json's string escaping (`html`: `SetEscapeHTML(true)`, Go's default).
 pub fn write_string(out: &mut String, s: &str, html: bool) {
+    // Escapes make the text up to six times longer: stop where it cannot
+    // fit in the render budget.
+    let limit = budget::write_limit(out);
     out.push('"');
     for c in s.chars() {
+        if out.len() > limit {
+            budget::overrun(out.len());
+            break;
+        }
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -230,6 +249,8 @@ pub(crate) fn decode(s: &str) -> Result<Value, DecodeError> {
         b: s.as_bytes(),
         pos: 0,
         type_error: None,
+        depth: 0,
+        tally: Tally::new(),
     };
     let v = p.value().map_err(|e| DecodeError::Syntax(e.message()))?;
     p.skip_ws();
@@ -270,10 +291,18 @@ fn invalid(c: u8, context: &str) -> String {
     format!("invalid character {q} {context}")
 }
 
+/// Go's scanner refuses arrays and objects nested deeper than this.
+const MAX_DEPTH: usize = 10_000;
+
 struct Parser<'a> {
     b: &'a [u8],
     pos: usize,
     type_error: Option<String>,
+    /// Arrays and objects open around the position.
+    depth: usize,
+    /// What the decoded value costs the render budget so far: JSON text
+    /// decodes into values many times its size (`[[],[],...]`).
+    tally: Tally,
 }
 
 type PResult<T> = Result<T, SyntaxErr>;
@@ -307,9 +336,25 @@ impl Parser<'_> {
             return Err(SyntaxErr::Eof);
         };
         match c {
-            b'{' => self.object(),
-            b'[' => self.array(),
-            b'"' => self.string().map(Value::string),
+            b'{' | b'[' => {
+                self.depth += 1;
+                if self.depth > MAX_DEPTH {
+                    return Err(SyntaxErr::Msg(invalid(c, "exceeded max depth")));
+                }
+                self.built(budget::CONTAINER)?;
+                let v = if c == b'{' {
+                    self.object()
+                } else {
+                    self.array()
+                };
+                self.depth -= 1;
+                v
+            }
+            b'"' => {
+                let text = self.string()?;
+                self.built(budget::STRING + text.len())?;
+                Ok(Value::string(text))
+            }
             b'-' | b'0'..=b'9' => self.number(),
             b't' => self.literal("true", Value::Bool(true)),
             b'f' => self.literal("false", Value::Bool(false)),
@@ -319,6 +364,13 @@ impl Parser<'_> {
                 "looking for beginning of value",
             ))),
         }
+    }
+
+    /// Counts `bytes` of the value being decoded against the budget.
+    fn built(&mut self, bytes: usize) -> PResult<()> {
+        self.tally
+            .add(bytes)
+            .map_err(|why| SyntaxErr::Msg(args::exhausted("fromJson", why)))
     }
 
     fn literal(&mut self, word: &str, v: Value) -> PResult<Value> {
@@ -466,6 +518,7 @@ impl Parser<'_> {
             return Ok(Value::list(items));
         }
         loop {
+            self.built(budget::SLOT)?;
             items.push(self.value()?);
             self.skip_ws();
             match self.peek() {
@@ -501,6 +554,7 @@ impl Parser<'_> {
                 }
             }
             let key = self.string()?;
+            self.built(budget::ENTRY + budget::STRING + key.len())?;
             self.skip_ws();
             match self.peek() {
                 None => return Err(SyntaxErr::Eof),

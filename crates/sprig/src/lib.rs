@@ -11,15 +11,23 @@
 //! node, and a template must not be able to hurt it):
 //! - `env` and `expandenv` see an empty environment.
 //! - `getHostByName` does no lookup and fails.
-//! - Functions that build large results (`until`, `untilStep`, `seq`,
-//!   `repeat`, `indent`, `nindent`, `replace`, `wrapWith`,
-//!   `regexReplaceAll*`, `rand*`, `randBytes`) fail with a clear error
-//!   beyond 4 Mi elements/bytes.
+//! - Everything a function builds counts against the render budget of
+//!   [`gotemplate::budget`]: the engine charges what calls return, and the
+//!   functions whose results it cannot see or that would be built before it
+//!   sees them charge here — sizes known in advance (`until`, `repeat`,
+//!   `indent`, `replace`, `rand*`, `chunk`) are checked before building,
+//!   results that grow piece by piece (`splitList`, `split`, `regexSplit`,
+//!   `regexFindAll`, `regexReplaceAll`, `join`, `cat`, `quote`, JSON in both
+//!   directions, `deepCopy`, `wrapWith`) are counted as they grow, in-place
+//!   changes (`set`, `merge*`) charge what they add, deep and quadratic
+//!   walks (`deepEqual`, `uniq`, `merge`) read the clock, and key
+//!   generation, `bcrypt`, `htpasswd` and `derivePassword` are charged
+//!   their time before they start. Running out fails the render with the
+//!   bound's error.
+//! - `set $d "k" $d` and merges that would put a map inside itself fail:
+//!   Go cannot print or encode such a map either.
 //!
 //! Differences the value model imposes:
-//! - Values are immutable: `set`, `unset`, `merge`, `mergeOverwrite`
-//!   return the changed map but do not change the map the caller holds
-//!   (Go changes it in place).
 //! - Strings are UTF-8: bytes that are not (`b64dec` of binary data, a
 //!   `trunc`/`substr` cut inside a character) become U+FFFD, one per byte,
 //!   as Go's printing and JSON show them.

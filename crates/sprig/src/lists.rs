@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use gotemplate::{ElemType, FuncMap, Function, List, Param, Value};
 
-use crate::args::{self, check_size, list_value};
+use gotemplate::budget;
+
+use crate::args::{self, check_list, list_value};
 use crate::cast::to_int64;
 use crate::defaults::{deep_equal, empty};
 
@@ -99,6 +101,8 @@ pub(crate) fn register(m: &mut FuncMap) {
         let src = items(l, "Cannot find uniq on type")?;
         let mut out: Vec<Value> = Vec::new();
         for v in src {
+            // Quadratic: the clock must be read inside.
+            budget::tick().map_err(|why| args::exhausted("uniq", why))?;
             if !out.iter().any(|o| deep_equal(v, o)) {
                 out.push(v.clone());
             }
@@ -195,7 +199,7 @@ pub(crate) fn until_step(start: i64, stop: i64, step: i64) -> Result<Vec<i64>, S
         let span = (stop as i128 - start as i128) as u128;
         span.div_ceil(step as u128)
     };
-    check_size("untilStep", count)?;
+    check_list("untilStep", count)?;
     let mut out = Vec::with_capacity(count as usize);
     let mut i = start as i128;
     for _ in 0..count {
@@ -270,6 +274,12 @@ fn chunk(size: i64, list: &Value) -> Result<Value, String> {
     if size <= 0 {
         return Err("runtime error: makeslice: len out of range".to_string());
     }
+    let n_chunks = src.len().div_ceil(size as usize) as u128;
+    // Each chunk is a new list: `chunk 1` makes a list per element.
+    args::check_size(
+        "chunk",
+        n_chunks * (budget::CONTAINER + budget::SLOT) as u128 + (src.len() * budget::SLOT) as u128,
+    )?;
     let chunks = src
         .chunks(size as usize)
         .map(|c| Value::list(c.to_vec()))

@@ -8,6 +8,8 @@ use std::sync::{Mutex, OnceLock};
 
 use regex::Regex;
 
+use gotemplate::budget::{self, Tally};
+
 use crate::args;
 
 /// Registers the regex functions; the `must*` forms return the compile
@@ -36,13 +38,13 @@ pub(crate) fn register(m: &mut FuncMap) {
             name,
             Function::new(&[Str, Str, Int], None, move |a| {
                 let r = compile_for(args::string(a, 0)?, must)?;
-                let found = find_all(&r, args::string(a, 1)?, args::int(a, 2)?);
-                Ok(Value::str_list(found.into_iter().map(|(s, e)| {
-                    args::string(a, 1)
-                        .ok()
-                        .and_then(|t| t.get(s..e))
-                        .unwrap_or_default()
-                })))
+                let text = args::string(a, 1)?;
+                let found = find_all(&r, text, args::int(a, 2)?)?;
+                Ok(Value::str_list(
+                    found
+                        .into_iter()
+                        .map(|(s, e)| text.get(s..e).unwrap_or_default()),
+                ))
             }),
         );
     }
@@ -63,8 +65,7 @@ pub(crate) fn register(m: &mut FuncMap) {
             Function::new(&[Str, Str, Str], None, move |a| {
                 let r = compile_for(args::string(a, 0)?, must)?;
                 let (s, repl) = (args::string(a, 1)?, args::string(a, 2)?);
-                check_replace_size(&r, s, repl)?;
-                Ok(Value::string(r.replace_all(s, repl).into_owned()))
+                replace_all(&r, s, |caps, out| caps.expand(repl, out))
             }),
         );
     }
@@ -77,10 +78,7 @@ pub(crate) fn register(m: &mut FuncMap) {
             Function::new(&[Str, Str, Str], None, move |a| {
                 let r = compile_for(args::string(a, 0)?, must)?;
                 let (s, repl) = (args::string(a, 1)?, args::string(a, 2)?);
-                check_replace_size(&r, s, repl)?;
-                Ok(Value::string(
-                    r.replace_all(s, regex::NoExpand(repl)).into_owned(),
-                ))
+                replace_all(&r, s, |_, out| out.push_str(repl))
             }),
         );
     }
@@ -95,7 +93,7 @@ pub(crate) fn register(m: &mut FuncMap) {
                     pattern,
                     args::string(a, 1)?,
                     args::int(a, 2)?,
-                )))
+                )?))
             }),
         );
     }
@@ -107,18 +105,30 @@ pub(crate) fn register(m: &mut FuncMap) {
     );
 }
 
-/// Refuses replacements whose result would exceed the sandbox bound. A
-/// group reference expands to at most its whole match, so the result is at
-/// most input + Σ (replacement + references × match length).
-fn check_replace_size(r: &Regex, s: &str, repl: &str) -> Result<(), String> {
-    let refs = repl.matches('$').count() as u128;
-    let (count, matched) = r.find_iter(s).fold((0u128, 0u128), |(n, total), m| {
-        (n + 1, total + m.len() as u128)
-    });
-    crate::args::check_size(
-        "regexReplaceAll",
-        s.len() as u128 + count * repl.len() as u128 + refs * matched,
-    )
+/// `ReplaceAllString`: every match replaced by what `replace` writes for
+/// it, stopped by the render budget once the result cannot fit.
+fn replace_all(
+    r: &Regex,
+    s: &str,
+    replace: impl Fn(&regex::Captures, &mut String),
+) -> Result<Value, String> {
+    let room = budget::room();
+    let mut out = String::with_capacity(s.len());
+    let mut last = 0;
+    for caps in r.captures_iter(s) {
+        let Some(whole) = caps.get(0) else { continue };
+        out.push_str(s.get(last..whole.start()).unwrap_or_default());
+        replace(&caps, &mut out);
+        last = whole.end();
+        if out.len() > room {
+            return Err(args::exhausted(
+                "regexReplaceAll",
+                budget::overrun(out.len()),
+            ));
+        }
+    }
+    out.push_str(s.get(last..).unwrap_or_default());
+    Ok(Value::string(out))
 }
 
 /// `must`: the error as it is; otherwise as `MustCompile`'s panic.
@@ -493,27 +503,33 @@ fn translate(pattern: &str) -> Result<String, String> {
     Ok(out)
 }
 
-/// `FindAllStringIndex(s, n)`: at most `n` matches when `n >= 0`.
-fn find_all(r: &Regex, s: &str, n: i64) -> Vec<(usize, usize)> {
-    let it = r.find_iter(s).map(|m| (m.start(), m.end()));
-    if n < 0 {
-        it.collect()
-    } else {
-        it.take(n as usize).collect()
+/// `FindAllStringIndex(s, n)`: at most `n` matches when `n >= 0`, stopped
+/// by the render budget once the strings they make cannot fit (an empty
+/// pattern matches at every byte).
+fn find_all(r: &Regex, s: &str, n: i64) -> Result<Vec<(usize, usize)>, String> {
+    let limit = usize::try_from(n).unwrap_or(usize::MAX);
+    let mut tally = Tally::new();
+    let mut out = Vec::new();
+    for m in r.find_iter(s).take(limit) {
+        tally
+            .add_string(m.len())
+            .map_err(|why| args::exhausted("regexFindAll", why))?;
+        out.push((m.start(), m.end()));
     }
+    Ok(out)
 }
 
 /// Go's `Regexp.Split`.
-fn split(r: &Regex, pattern: &str, s: &str, n: i64) -> Vec<String> {
+fn split(r: &Regex, pattern: &str, s: &str, n: i64) -> Result<Vec<String>, String> {
     if n == 0 {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     if !pattern.is_empty() && s.is_empty() {
-        return vec![String::new()];
+        return Ok(vec![String::new()]);
     }
     let mut out: Vec<String> = Vec::new();
     let (mut beg, mut end) = (0usize, 0usize);
-    for (ms, me) in find_all(r, s, n) {
+    for (ms, me) in find_all(r, s, n)? {
         if n > 0 && out.len() as i64 == n - 1 {
             break;
         }
@@ -526,7 +542,7 @@ fn split(r: &Regex, pattern: &str, s: &str, n: i64) -> Vec<String> {
     if end != s.len() {
         out.push(s.get(beg..).unwrap_or_default().to_string());
     }
-    out
+    Ok(out)
 }
 
 /// Go's `regexp.QuoteMeta`.
@@ -616,20 +632,15 @@ mod tests {
     }
 
     #[test]
-    fn replacements_are_bounded() {
-        let r = compile("").unwrap();
-        let big = "x".repeat(1000);
-        assert!(check_replace_size(&r, &"a".repeat(10_000), &big).is_err());
-        assert!(check_replace_size(&r, "abc", "-").is_ok());
-    }
-
-    #[test]
     fn split_follows_go_limits() {
         let r = compile("a").unwrap();
-        assert_eq!(split(&r, "a", "banana", -1), vec!["b", "n", "n", ""]);
-        assert_eq!(split(&r, "a", "banana", 2), vec!["b", "nana"]);
-        assert!(split(&r, "a", "banana", 0).is_empty());
-        assert_eq!(split(&r, "a", "", -1), vec![""]);
+        assert_eq!(
+            split(&r, "a", "banana", -1).unwrap(),
+            vec!["b", "n", "n", ""]
+        );
+        assert_eq!(split(&r, "a", "banana", 2).unwrap(), vec!["b", "nana"]);
+        assert!(split(&r, "a", "banana", 0).unwrap().is_empty());
+        assert_eq!(split(&r, "a", "", -1).unwrap(), vec![""]);
     }
 
     #[test]

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use gotemplate::go::strconv;
 use gotemplate::{ElemType, FuncMap, Function, Param, Value};
 
-use crate::args::{self, check_size};
+use gotemplate::budget::{self, Tally};
+
+use crate::args::{self, check_string};
 use crate::cast::{sprint_v, strslice, strval};
 use crate::random;
 
@@ -62,10 +64,18 @@ pub(crate) fn register(m: &mut FuncMap) {
     s2(m, "contains", |sub, s| Value::Bool(s.contains(sub)));
     s2(m, "hasPrefix", |sub, s| Value::Bool(s.starts_with(sub)));
     s2(m, "hasSuffix", |sub, s| Value::Bool(s.ends_with(sub)));
-    s2(m, "split", |sep, s| split_map(go_split(s, sep, -1)));
-    s2(m, "splitList", |sep, s| {
-        Value::str_list(go_split(s, sep, -1))
-    });
+    m.insert(
+        "split",
+        Function::new(&[Str, Str], None, |a| {
+            go_split(args::string(a, 1)?, args::string(a, 0)?, -1).map(split_map)
+        }),
+    );
+    m.insert(
+        "splitList",
+        Function::new(&[Str, Str], None, |a| {
+            go_split(args::string(a, 1)?, args::string(a, 0)?, -1).map(Value::str_list)
+        }),
+    );
     m.insert(
         "shuffle",
         Function::new(&[Str], None, |a| {
@@ -118,27 +128,22 @@ pub(crate) fn register(m: &mut FuncMap) {
         "wrapWith",
         Function::new(&[Int, Str, Str], None, |a| {
             let (width, sep, text) = (args::int(a, 0)?, args::string(a, 1)?, args::string(a, 2)?);
-            // At most one separator per `width` bytes of input.
-            let breaks = text.len() as u128 / width.max(1) as u128 + 1;
-            check_size("wrapWith", text.len() as u128 + breaks * sep.len() as u128)?;
             Ok(Value::string(wrap_custom(text, width, sep, true)))
         }),
     );
     m.insert(
         "quote",
-        Function::new(&[], Some(Any), |a| {
-            Ok(join_present(a, |v| strconv::quote(&strval(v))))
-        }),
+        Function::new(&[], Some(Any), |a| join_present(a, quote_bounded)),
     );
     m.insert(
         "squote",
         Function::new(&[], Some(Any), |a| {
-            Ok(join_present(a, |v| format!("'{}'", sprint_v(v))))
+            join_present(a, |v| format!("'{}'", sprint_v(v)))
         }),
     );
     m.insert(
         "cat",
-        Function::new(&[], Some(Any), |a| Ok(join_present(a, sprint_v))),
+        Function::new(&[], Some(Any), |a| join_present(a, sprint_v)),
     );
     m.insert(
         "indent",
@@ -178,21 +183,23 @@ pub(crate) fn register(m: &mut FuncMap) {
         "splitn",
         Function::new(&[Str, Int, Str], None, |a| {
             let (sep, n, s) = (args::string(a, 0)?, args::int(a, 1)?, args::string(a, 2)?);
-            Ok(split_map(go_split(s, sep, n)))
+            go_split(s, sep, n).map(split_map)
         }),
     );
     m.insert(
         "toStrings",
         Function::new(&[Any], None, |a| {
-            Ok(Value::str_list(strslice(args::any(a, 0))))
+            strslice(args::any(a, 0)).map(Value::str_list)
         }),
     );
     m.insert(
         "join",
         Function::new(&[Str, Any], None, |a| {
-            Ok(Value::string(
-                strslice(args::any(a, 1)).join(args::string(a, 0)?),
-            ))
+            let (sep, items) = (args::string(a, 0)?, strslice(args::any(a, 1))?);
+            let seps = items.len().saturating_sub(1) as u128 * sep.len() as u128;
+            let text: u128 = items.iter().map(|s| s.len() as u128).sum();
+            check_string("join", text + seps)?;
+            Ok(Value::string(items.join(sep)))
         }),
     );
     m.insert(
@@ -200,7 +207,7 @@ pub(crate) fn register(m: &mut FuncMap) {
         Function::new(&[Any], None, |a| {
             let v = args::any(a, 0);
             let mut items = match v {
-                Value::List(_) => strslice(v),
+                Value::List(_) => strslice(v)?,
                 other => vec![strval(other)],
             };
             items.sort();
@@ -215,7 +222,7 @@ pub(crate) fn register(m: &mut FuncMap) {
                 if n <= 0 {
                     return Ok(Value::str(""));
                 }
-                check_size(name, n as u128)?;
+                check_string(name, n as u128)?;
                 random::string_from(alphabet, n as usize).map(Value::string)
             }),
         );
@@ -477,14 +484,14 @@ fn repeat(s: &str, count: i64) -> Result<String, String> {
     if count < 0 {
         return Err("strings: negative Repeat count".to_string());
     }
-    check_size("repeat", (s.len() as u128) * (count as u128))?;
+    check_string("repeat", (s.len() as u128) * (count as u128))?;
     Ok(s.repeat(count as usize))
 }
 
 fn indent(spaces: i64, s: &str) -> Result<String, String> {
     let pad = repeat(" ", spaces)?;
     let lines = s.bytes().filter(|b| *b == b'\n').count() as u128 + 1;
-    check_size("indent", s.len() as u128 + lines * pad.len() as u128)?;
+    check_string("indent", s.len() as u128 + lines * pad.len() as u128)?;
     Ok(format!("{pad}{}", s.replace('\n', &format!("\n{pad}"))))
 }
 
@@ -493,7 +500,7 @@ fn indent(spaces: i64, s: &str) -> Result<String, String> {
 fn go_replace(src: &str, old: &str, new: &str) -> Result<String, String> {
     if old.is_empty() {
         let n = src.chars().count() as u128 + 1;
-        check_size("replace", src.len() as u128 + n * new.len() as u128)?;
+        check_string("replace", src.len() as u128 + n * new.len() as u128)?;
         let mut out = String::from(new);
         for c in src.chars() {
             out.push(c);
@@ -502,44 +509,63 @@ fn go_replace(src: &str, old: &str, new: &str) -> Result<String, String> {
         return Ok(out);
     }
     let n = src.matches(old).count() as u128;
-    check_size("replace", src.len() as u128 + n * new.len() as u128)?;
+    check_string("replace", src.len() as u128 + n * new.len() as u128)?;
     Ok(src.replace(old, new))
 }
 
-/// `strings.SplitN(s, sep, n)` (`n < 0`: all pieces).
-pub(crate) fn go_split(s: &str, sep: &str, n: i64) -> Vec<String> {
+/// `strings.SplitN(s, sep, n)` (`n < 0`: all pieces), stopped by the render
+/// budget once the pieces cannot fit (a 1-byte separator makes a piece of
+/// every byte).
+pub(crate) fn go_split(s: &str, sep: &str, n: i64) -> Result<Vec<String>, String> {
+    let mut pieces = Pieces {
+        out: Vec::new(),
+        tally: Tally::new(),
+    };
     if n == 0 {
-        return Vec::new();
+        return Ok(pieces.out);
     }
     if sep.is_empty() {
-        let chars: Vec<char> = s.chars().collect();
-        let limit = if n < 0 || n as usize > chars.len() {
-            chars.len()
+        let count = s.chars().count();
+        let limit = if n < 0 || n as usize > count {
+            count
         } else {
             n as usize
         };
-        let mut out: Vec<String> = Vec::with_capacity(limit);
-        let mut idx = 0;
         for (i, c) in s.char_indices() {
-            if out.len() + 1 == limit {
-                out.push(s.get(i..).unwrap_or_default().to_string());
-                idx = s.len();
+            if pieces.out.len() + 1 == limit {
+                pieces.push(s.get(i..).unwrap_or_default())?;
                 break;
             }
-            out.push(c.to_string());
-            idx = i + c.len_utf8();
+            pieces.push(s.get(i..i + c.len_utf8()).unwrap_or_default())?;
         }
-        let _ = idx;
-        return out;
-    }
-    if n < 0 {
-        s.split(sep).map(str::to_string).collect()
+    } else if n < 0 {
+        for piece in s.split(sep) {
+            pieces.push(piece)?;
+        }
     } else {
-        s.splitn(n as usize, sep).map(str::to_string).collect()
+        for piece in s.splitn(n as usize, sep) {
+            pieces.push(piece)?;
+        }
+    }
+    Ok(pieces.out)
+}
+
+/// The strings a split builds, counted as they are.
+struct Pieces {
+    out: Vec<String>,
+    tally: Tally,
+}
+
+impl Pieces {
+    fn push(&mut self, piece: &str) -> Result<(), String> {
+        self.tally
+            .add_string(piece.len())
+            .map_err(|why| args::exhausted("split", why))?;
+        self.out.push(piece.to_string());
+        Ok(())
     }
 }
 
-/// sprig's `split` result: `map[string]string` keyed `_0`, `_1`, ….
 fn split_map(parts: Vec<String>) -> Value {
     let entries: BTreeMap<Arc<str>, Value> = parts
         .into_iter()
@@ -560,7 +586,13 @@ fn wrap_custom(s: &str, width: i64, newline: &str, wrap_long: bool) -> String {
     let len = b.len();
     let mut offset = 0usize;
     let mut out: Vec<u8> = Vec::with_capacity(len);
+    // The separator can make the text far longer: stop where it cannot fit.
+    let room = budget::room();
     while len - offset > width {
+        if out.len() > room {
+            budget::overrun(out.len());
+            break;
+        }
         if b.get(offset) == Some(&b' ') {
             offset += 1;
             continue;
@@ -602,15 +634,31 @@ fn wrap_custom(s: &str, width: i64, newline: &str, wrap_long: bool) -> String {
     crate::args::go_lossy(&out)
 }
 
+/// `%q` of `strval(v)`: nothing (and the budget exhausted) when the quoted
+/// text, up to ten times longer, cannot fit.
+fn quote_bounded(v: &Value) -> String {
+    let text = strval(v);
+    let len = strconv::quoted_len(&text, false);
+    if len > budget::room() {
+        budget::overrun(len);
+        return String::new();
+    }
+    strconv::quote(&text)
+}
+
 /// sprig's `quote`/`squote`/`cat`: each non-nil argument shown by `show`,
 /// joined with spaces.
-fn join_present(args: &[Value], show: impl Fn(&Value) -> String) -> Value {
-    let parts: Vec<String> = args
-        .iter()
-        .filter(|v| !matches!(v, Value::Nil))
-        .map(show)
-        .collect();
-    Value::string(parts.join(" "))
+fn join_present(args: &[Value], show: impl Fn(&Value) -> String) -> Result<Value, String> {
+    let mut tally = Tally::new();
+    let mut parts: Vec<String> = Vec::with_capacity(args.len());
+    for v in args.iter().filter(|v| !matches!(v, Value::Nil)) {
+        let part = show(v);
+        tally
+            .add(part.len() + 1)
+            .map_err(|why| args::exhausted("join", why))?;
+        parts.push(part);
+    }
+    Ok(Value::string(parts.join(" ")))
 }
 
 // ---- xstrings case conversion ----
@@ -877,10 +925,10 @@ mod tests {
 
     #[test]
     fn split_with_limit_and_empty_separator() {
-        assert_eq!(go_split("a,b,c", ",", 2), vec!["a", "b,c"]);
-        assert_eq!(go_split("abc", "", -1), vec!["a", "b", "c"]);
-        assert_eq!(go_split("abc", "", 2), vec!["a", "bc"]);
-        assert!(go_split("abc", ",", 0).is_empty());
+        assert_eq!(go_split("a,b,c", ",", 2).unwrap(), vec!["a", "b,c"]);
+        assert_eq!(go_split("abc", "", -1).unwrap(), vec!["a", "b", "c"]);
+        assert_eq!(go_split("abc", "", 2).unwrap(), vec!["a", "bc"]);
+        assert!(go_split("abc", ",", 0).unwrap().is_empty());
     }
 
     #[test]

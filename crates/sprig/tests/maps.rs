@@ -1,7 +1,7 @@
 //! Go maps are references: what sprig's mutating functions do to a map shows
 //! through every holder of it; a map that would hold itself (which Go cannot
 //! print at all, and which would never be freed here) is refused.
-//! The cases Go can answer are in `tests/oracle`; these are the ones it can't.
+//! The cases Go can answer are in go-conformance's corpus; these are the ones it can't.
 
 use std::sync::Arc;
 

@@ -112,6 +112,7 @@ fn render_code(err: &RenderError) -> Code {
         | RenderError::Template { .. }
         | RenderError::NoConnectors => Code::InvalidArgument,
         RenderError::FileTooLarge { .. }
+        | RenderError::BuildLimit { .. }
         | RenderError::VolumeTooLarge { .. }
         | RenderError::TooManyFiles { .. }
         | RenderError::Timeout { .. } => Code::ResourceExhausted,

@@ -82,6 +82,10 @@ pub(crate) struct RenderLimits {
     pub max_file_bytes: usize,
     /// Largest sum of a volume's final files (the tmpfs must hold it).
     pub max_volume_bytes: usize,
+    /// Bytes of values one file's template may build in all (strings,
+    /// lists, maps from any function, kept or not): what bounds a render's
+    /// memory.
+    pub max_built_bytes: usize,
     /// Time all of a volume's templates may take together.
     pub timeout: Duration,
     /// Parsed templates kept across publishes.
@@ -93,6 +97,7 @@ impl Default for RenderLimits {
         RenderLimits {
             max_file_bytes: 1024 * 1024,
             max_volume_bytes: 4 * 1024 * 1024,
+            max_built_bytes: gotemplate::budget::DEFAULT_MAX_BUILT_BYTES,
             timeout: Duration::from_secs(2),
             cache_entries: 1024,
         }
@@ -183,6 +188,13 @@ pub enum RenderError {
     },
     #[error("{origin}: file {file:?} is larger than the limit of {limit} bytes")]
     FileTooLarge {
+        origin: FileOrigin,
+        file: String,
+        limit: usize,
+    },
+    /// The render budget: values built while rendering one file.
+    #[error("{origin}: file {file:?}: the template built more than the limit of {limit} bytes of values")]
+    BuildLimit {
         origin: FileOrigin,
         file: String,
         limit: usize,

@@ -183,6 +183,7 @@ impl Planner<'_> {
         }
         let limits = Limits {
             max_output_bytes: self.limits.max_file_bytes,
+            max_built_bytes: self.limits.max_built_bytes,
             timeout: remaining,
         };
         match self.engine.render(name, source, data, &limits) {
@@ -192,6 +193,11 @@ impl Planner<'_> {
                     origin: origin.clone(),
                     file: name.to_owned(),
                     limit: self.limits.max_file_bytes,
+                },
+                ErrorKind::BuildLimit => RenderError::BuildLimit {
+                    origin: origin.clone(),
+                    file: name.to_owned(),
+                    limit: self.limits.max_built_bytes,
                 },
                 ErrorKind::Timeout => timeout_error(),
                 ErrorKind::Parse | ErrorKind::Exec => RenderError::Template {

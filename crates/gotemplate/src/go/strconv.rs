@@ -53,11 +53,20 @@ pub fn can_backquote(s: &str) -> bool {
         .all(|c| c != '`' && c != '\u{FEFF}' && (c == '\t' || !(c < ' ' || c == '\u{7f}')))
 }
 
-fn escape_rune(out: &mut String, c: char, quote: char, ascii_only: bool) {
+/// How one rune of a quoted string is written.
+enum Escape {
+    Raw(char),
+    /// `\"`, `\\`, `\'`
+    Backslash(char),
+    /// `\n` and the other one-letter escapes.
+    Short(&'static str),
+    /// `\xHH`, `\uHHHH` or `\UHHHHHHHH`
+    Hex(u32),
+}
+
+fn escape(c: char, quote: char, ascii_only: bool) -> Escape {
     if c == quote || c == '\\' {
-        out.push('\\');
-        out.push(c);
-        return;
+        return Escape::Backslash(c);
     }
     let raw = if ascii_only {
         c.is_ascii() && is_print(c)
@@ -65,30 +74,63 @@ fn escape_rune(out: &mut String, c: char, quote: char, ascii_only: bool) {
         is_print(c)
     };
     if raw {
-        out.push(c);
-        return;
+        return Escape::Raw(c);
     }
     match c {
-        '\u{7}' => out.push_str("\\a"),
-        '\u{8}' => out.push_str("\\b"),
-        '\u{c}' => out.push_str("\\f"),
-        '\n' => out.push_str("\\n"),
-        '\r' => out.push_str("\\r"),
-        '\t' => out.push_str("\\t"),
-        '\u{b}' => out.push_str("\\v"),
-        _ => push_hex_escape(out, c as u32),
+        '\u{7}' => Escape::Short("\\a"),
+        '\u{8}' => Escape::Short("\\b"),
+        '\u{c}' => Escape::Short("\\f"),
+        '\n' => Escape::Short("\\n"),
+        '\r' => Escape::Short("\\r"),
+        '\t' => Escape::Short("\\t"),
+        '\u{b}' => Escape::Short("\\v"),
+        _ => Escape::Hex(c as u32),
     }
 }
 
-fn push_hex_escape(out: &mut String, u: u32) {
-    use std::fmt::Write as _;
-    let _ = if u < 0x20 || u == 0x7f {
-        write!(out, "\\x{u:02x}")
-    } else if u < 0x10000 {
-        write!(out, "\\u{u:04x}")
-    } else {
-        write!(out, "\\U{u:08x}")
-    };
+impl Escape {
+    fn len(&self) -> usize {
+        match self {
+            Escape::Raw(c) => c.len_utf8(),
+            Escape::Backslash(_) | Escape::Short(_) => 2,
+            Escape::Hex(u) if *u < 0x20 || *u == 0x7f => 4,
+            Escape::Hex(u) if *u < 0x10000 => 6,
+            Escape::Hex(_) => 10,
+        }
+    }
+
+    fn write(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        match *self {
+            Escape::Raw(c) => out.push(c),
+            Escape::Backslash(c) => {
+                out.push('\\');
+                out.push(c);
+            }
+            Escape::Short(s) => out.push_str(s),
+            Escape::Hex(u) => {
+                let _ = if u < 0x20 || u == 0x7f {
+                    write!(out, "\\x{u:02x}")
+                } else if u < 0x10000 {
+                    write!(out, "\\u{u:04x}")
+                } else {
+                    write!(out, "\\U{u:08x}")
+                };
+            }
+        }
+    }
+}
+
+fn escape_rune(out: &mut String, c: char, quote: char, ascii_only: bool) {
+    escape(c, quote, ascii_only).write(out);
+}
+
+/// The length of `strconv.Quote(s)` (or `QuoteToASCII`), without building
+/// it: printers check it fits before they quote.
+pub fn quoted_len(s: &str, ascii_only: bool) -> usize {
+    s.chars()
+        .map(|c| escape(c, '"', ascii_only).len())
+        .fold(2, usize::saturating_add)
 }
 
 #[cfg(test)]
@@ -128,6 +170,13 @@ mod tests {
         quote_rune_into(&mut rune, '\'', false);
         assert_eq!(rune, "'\\''");
         assert!(can_backquote("a\tb"));
+        for text in ["", "a\"\\\n\u{1}\u{7f}é\u{e0001}\u{e0100}"] {
+            for ascii in [false, true] {
+                let mut q = String::new();
+                quote_into(&mut q, text, ascii);
+                assert_eq!(quoted_len(text, ascii), q.len(), "{text:?}");
+            }
+        }
         assert!(!can_backquote("a`b"));
     }
 }

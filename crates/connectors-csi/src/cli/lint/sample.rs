@@ -169,7 +169,8 @@ fn render_problem(
         },
         RenderError::FileName { origin, name: file }
         | RenderError::FileTooLarge { origin, file, .. }
-        | RenderError::Timeout { origin, file, .. } => {
+        | RenderError::Timeout { origin, file, .. }
+        | RenderError::BuildLimit { origin, file, .. } => {
             match file_source(doc, &configuration, overrides, origin, file) {
                 Some((at, path)) => at.problem_at(&path, err.to_string()),
                 None => fallback(),

@@ -205,6 +205,35 @@ fn a_volume_over_the_size_limit_is_resource_exhausted() {
 }
 
 #[test]
+fn a_template_that_builds_without_end_is_resource_exhausted_naming_the_bound() {
+    let doubling = class(
+        "doubling",
+        None,
+        json!([{"name": "cfg", "data": {"big.txt": "{{ $s := \"x\" }}{{ range until 40 }}{{ $s = printf \"%s%s\" $s $s }}{{ end }}"}}]),
+    );
+    let conn = connector("default", "d", "doubling", None);
+    let renderer = Renderer::new(RenderLimits {
+        max_built_bytes: 1024 * 1024,
+        ..RenderLimits::default()
+    });
+    let err = plan_with(
+        &renderer,
+        &[resolved(&conn, &doubling)],
+        &[(attr::CONFIGURATION_NAMES, "cfg")],
+        None,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, RenderError::BuildLimit { limit: 1048576, .. }),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "connectorclass \"doubling\" configuration \"cfg\": file \"big.txt\": the template built more than the limit of 1048576 bytes of values"
+    );
+}
+
+#[test]
 fn rendering_past_the_time_limit_fails() {
     let slow = class(
         "slow",
