@@ -50,7 +50,7 @@ pub async fn connect(kubeconfig: Option<&Path>) -> Result<Client, ConnectError> 
 #[derive(Clone, Debug)]
 pub struct ClusterSettings {
     /// The driver's own namespace (`POD_NAMESPACE` or `--namespace`), where
-    /// the templates ConfigMap lives.
+    /// the templates and feature-flags ConfigMaps live.
     pub namespace: String,
     pub decisions: DecisionCacheConfig,
     /// Bound on each API call made during a publish
@@ -70,17 +70,16 @@ impl ClusterParts {
     /// The catalog's watchers start now, on the current tokio runtime.
     pub fn build(client: Client, settings: &ClusterSettings) -> ClusterParts {
         let timeout = settings.request_timeout;
+        let catalog = Arc::new(KubeCatalog::start(
+            client.clone(),
+            &settings.namespace,
+            timeout,
+        ));
+        let access = SubjectAccessReviewAccess::new(client.clone(), settings.decisions, timeout)
+            .with_flags(catalog.clone());
         ClusterParts {
-            catalog: Arc::new(KubeCatalog::start(
-                client.clone(),
-                &settings.namespace,
-                timeout,
-            )),
-            access: Arc::new(SubjectAccessReviewAccess::new(
-                client.clone(),
-                settings.decisions,
-                timeout,
-            )),
+            catalog,
+            access: Arc::new(access),
             tokens: Arc::new(TokenRequester::new(client, timeout)),
         }
     }

@@ -46,9 +46,9 @@ fn catalog_code(err: &CatalogError) -> Code {
 
 fn access_code(err: &AccessError) -> Code {
     match err {
-        AccessError::Denied { .. } => Code::PermissionDenied,
+        AccessError::Denied { .. } | AccessError::ProxyDenied { .. } => Code::PermissionDenied,
         AccessError::UnknownServiceAccount => Code::InvalidArgument,
-        AccessError::Unavailable { .. } => Code::Unavailable,
+        AccessError::FlagsUnavailable { .. } | AccessError::Unavailable { .. } => Code::Unavailable,
     }
 }
 

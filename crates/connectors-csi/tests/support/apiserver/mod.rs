@@ -5,8 +5,8 @@
 //! It serves GET, LIST and WATCH of Connectors (namespaced and across
 //! namespaces), ConnectorClasses and ConfigMaps with real, increasing
 //! resourceVersions; TokenRequests (issuing tokens it records, so a test can
-//! check the pod binding and expiry); SubjectAccessReviews (answered from a
-//! rule table the test sets); and faults on demand (500s, hangs, dropped
+//! check the pod binding and expiry); SubjectAccessReviews (answered from
+//! RBAC-like grants the test sets, matched as RBAC matches); and faults on demand (500s, hangs, dropped
 //! watches). Test-only: nothing here ships in the binary.
 
 use std::net::SocketAddr;
@@ -21,13 +21,16 @@ use tokio::sync::broadcast;
 
 mod auth;
 mod http;
+pub mod rbac;
 mod routes;
 mod watch;
 mod world;
 
 use http::query_pairs;
 use routes::handle;
-use world::{Broadcast, Change, Rule, Shared, World};
+use world::{Broadcast, Change, Shared, World};
+
+pub use rbac::Grant;
 
 const CONNECTORS_API: &str = "connectors.alauda.io/v1alpha1";
 
@@ -267,16 +270,29 @@ impl FakeApiServer {
     /// Lets `system:serviceaccount:SA_NS:SA` get connector `namespace/name`
     /// (`name` may be `*`).
     pub fn allow(&self, sa_namespace: &str, service_account: &str, namespace: &str, name: &str) {
-        self.shared.world().rules.push(Rule {
-            user: format!("system:serviceaccount:{sa_namespace}:{service_account}"),
-            namespace: namespace.to_owned(),
-            name: name.to_owned(),
-        });
+        let names: &[&str] = if name == "*" { &[] } else { &[name] };
+        self.grant(
+            Grant::service_account(sa_namespace, service_account)
+                .in_namespace(namespace)
+                .verbs(&["get"])
+                .resources(&["connectors"])
+                .names(names),
+        );
     }
 
-    /// Removes every allow rule.
+    /// Adds an RBAC-like grant (a Role rule and its binding).
+    pub fn grant(&self, grant: Grant) {
+        self.shared.world().grants.push(grant);
+    }
+
+    /// Removes the grants equal to `grant`.
+    pub fn revoke(&self, grant: &Grant) {
+        self.shared.world().grants.retain(|g| g != grant);
+    }
+
+    /// Removes every grant.
     pub fn revoke_all(&self) {
-        self.shared.world().rules.clear();
+        self.shared.world().grants.clear();
     }
 
     /// SubjectAccessReviews received, in order.

@@ -1,0 +1,263 @@
+//! Cluster mode's check: SubjectAccessReviews asked as the pod's service
+//! account, `get` on each Connector and, when the flag is on, its proxy.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
+};
+use kube::api::PostParams;
+use kube::{Api, Client};
+
+use super::cache::{Decision, DecisionCache, DecisionCacheConfig, DecisionKey, Permission};
+use super::flags::{FlagSource, FlagsOff};
+use super::{Access, AccessError};
+use crate::apiserver::answer_within;
+use crate::model::API_GROUP;
+use crate::volume::{ConnectorRef, PodInfo};
+
+/// The resource the checks are about.
+const CONNECTOR_RESOURCE: &str = "connectors";
+
+/// One SubjectAccessReview per (service account, connector, permission),
+/// answers cached for a short while; the flags are read on every check.
+pub struct SubjectAccessReviewAccess {
+    reviews: Api<SubjectAccessReview>,
+    decisions: DecisionCache,
+    flags: Arc<dyn FlagSource>,
+    request_timeout: Duration,
+}
+
+impl SubjectAccessReviewAccess {
+    /// `request_timeout` bounds each review. Every flag is off until
+    /// [`with_flags`](Self::with_flags) says where they come from.
+    pub fn new(
+        client: Client,
+        cache: DecisionCacheConfig,
+        request_timeout: Duration,
+    ) -> SubjectAccessReviewAccess {
+        SubjectAccessReviewAccess {
+            reviews: Api::all(client),
+            decisions: DecisionCache::new(cache),
+            flags: Arc::new(FlagsOff),
+            request_timeout,
+        }
+    }
+
+    pub fn with_flags(mut self, flags: Arc<dyn FlagSource>) -> SubjectAccessReviewAccess {
+        self.flags = flags;
+        self
+    }
+
+    async fn check_one(
+        &self,
+        pod: &PodInfo,
+        connector: &ConnectorRef,
+        proxy_permissions: bool,
+    ) -> Result<(), AccessError> {
+        if let Decision::Denied { reason } = self.decide(pod, connector, Permission::Get).await? {
+            return Err(AccessError::Denied {
+                connector: connector.clone(),
+                service_account: service_account(pod),
+                reason,
+            });
+        }
+        if !proxy_permissions {
+            return Ok(());
+        }
+        // Either shape of grant is enough: ask both at once.
+        let (any_workload, this_pod) = futures::future::join(
+            self.decide(pod, connector, Permission::Proxy),
+            self.decide(pod, connector, Permission::pod_proxy(pod)),
+        )
+        .await;
+        match (any_workload?, this_pod?) {
+            (Decision::Allowed, _) | (_, Decision::Allowed) => Ok(()),
+            (Decision::Denied { reason }, Decision::Denied { .. }) => {
+                Err(AccessError::ProxyDenied {
+                    connector: connector.clone(),
+                    service_account: service_account(pod),
+                    pod: format!("{}/{}", pod.namespace, pod.name),
+                    reason,
+                })
+            }
+        }
+    }
+
+    /// The cached decision, or a review.
+    async fn decide(
+        &self,
+        pod: &PodInfo,
+        connector: &ConnectorRef,
+        permission: Permission,
+    ) -> Result<Decision, AccessError> {
+        let key = DecisionKey::new(pod, connector, &permission);
+        if let Some(decision) = self.decisions.get(&key, Instant::now()) {
+            return Ok(decision);
+        }
+        let decision = self.review(pod, connector, &permission).await?;
+        self.decisions.put(key, decision.clone(), Instant::now());
+        Ok(decision)
+    }
+
+    async fn review(
+        &self,
+        pod: &PodInfo,
+        connector: &ConnectorRef,
+        permission: &Permission,
+    ) -> Result<Decision, AccessError> {
+        let review = review_for(pod, connector, permission);
+        let answer = answer_within(
+            self.request_timeout,
+            self.reviews.create(&PostParams::default(), &review),
+        )
+        .await
+        .map_err(|err| AccessError::Unavailable {
+            connector: connector.clone(),
+            reason: err.to_string(),
+        })?;
+        let status = answer.status.unwrap_or_default();
+        if status.allowed {
+            return Ok(Decision::Allowed);
+        }
+        let reason = match (status.reason, status.evaluation_error) {
+            (Some(reason), _) if !reason.is_empty() => reason,
+            (_, Some(error)) => error,
+            _ => String::new(),
+        };
+        Ok(Decision::Denied { reason })
+    }
+}
+
+#[async_trait]
+impl Access for SubjectAccessReviewAccess {
+    async fn check(&self, pod: &PodInfo, connectors: &[ConnectorRef]) -> Result<(), AccessError> {
+        if pod.service_account.is_empty() || pod.namespace.is_empty() {
+            return Err(AccessError::UnknownServiceAccount);
+        }
+        let flags = self
+            .flags
+            .flags()
+            .await
+            .map_err(|err| AccessError::FlagsUnavailable {
+                reason: err.to_string(),
+            })?;
+        // Reviews of a multi-connector volume run together; the first failure
+        // in the volume's own order is the one reported.
+        let outcomes = futures::future::join_all(
+            connectors
+                .iter()
+                .map(|c| self.check_one(pod, c, flags.proxy_permissions)),
+        )
+        .await;
+        outcomes.into_iter().collect()
+    }
+}
+
+fn service_account(pod: &PodInfo) -> String {
+    format!("{}/{}", pod.namespace, pod.service_account)
+}
+
+/// The review the API server would run for a request made with the pod's
+/// service-account token: the user name plus the groups every service
+/// account belongs to, so RBAC bindings to those groups count too.
+pub(super) fn review_for(
+    pod: &PodInfo,
+    connector: &ConnectorRef,
+    permission: &Permission,
+) -> SubjectAccessReview {
+    let user = format!(
+        "system:serviceaccount:{}:{}",
+        pod.namespace, pod.service_account
+    );
+    let groups = vec![
+        "system:serviceaccounts".to_owned(),
+        format!("system:serviceaccounts:{}", pod.namespace),
+        "system:authenticated".to_owned(),
+    ];
+    SubjectAccessReview {
+        spec: SubjectAccessReviewSpec {
+            user: Some(user),
+            groups: Some(groups),
+            resource_attributes: Some(ResourceAttributes {
+                namespace: Some(connector.namespace.clone()),
+                verb: Some(permission.verb().to_owned()),
+                group: Some(API_GROUP.to_owned()),
+                resource: Some(CONNECTOR_RESOURCE.to_owned()),
+                subresource: permission.subresource(),
+                name: Some(connector.name.clone()),
+                ..ResourceAttributes::default()
+            }),
+            ..SubjectAccessReviewSpec::default()
+        },
+        ..SubjectAccessReview::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod() -> PodInfo {
+        PodInfo {
+            name: "web-0".into(),
+            namespace: "team-a".into(),
+            uid: "u".into(),
+            service_account: "builder".into(),
+        }
+    }
+
+    fn connector() -> ConnectorRef {
+        ConnectorRef {
+            namespace: "shared".into(),
+            name: "git".into(),
+        }
+    }
+
+    #[test]
+    fn the_review_asks_for_get_on_the_connector_as_the_service_account() {
+        let review = review_for(&pod(), &connector(), &Permission::Get);
+        assert_eq!(
+            review.spec.user.as_deref(),
+            Some("system:serviceaccount:team-a:builder")
+        );
+        assert_eq!(
+            review.spec.groups.unwrap_or_default(),
+            [
+                "system:serviceaccounts",
+                "system:serviceaccounts:team-a",
+                "system:authenticated"
+            ]
+        );
+        let attributes = review.spec.resource_attributes.unwrap_or_default();
+        assert_eq!(attributes.namespace.as_deref(), Some("shared"));
+        assert_eq!(attributes.name.as_deref(), Some("git"));
+        assert_eq!(attributes.verb.as_deref(), Some("get"));
+        assert_eq!(attributes.group.as_deref(), Some("connectors.alauda.io"));
+        assert_eq!(attributes.resource.as_deref(), Some("connectors"));
+        assert_eq!(attributes.subresource, None);
+    }
+
+    #[test]
+    fn the_proxy_reviews_ask_for_any_verb_on_the_two_subresources() {
+        let any = review_for(&pod(), &connector(), &Permission::Proxy)
+            .spec
+            .resource_attributes
+            .unwrap_or_default();
+        assert_eq!(any.verb.as_deref(), Some("*"));
+        assert_eq!(any.subresource.as_deref(), Some("proxy"));
+        let this_pod = review_for(&pod(), &connector(), &Permission::pod_proxy(&pod()))
+            .spec
+            .resource_attributes
+            .unwrap_or_default();
+        assert_eq!(this_pod.verb.as_deref(), Some("*"));
+        assert_eq!(
+            this_pod.subresource.as_deref(),
+            Some("proxy/v1/pod/team-a/web-0")
+        );
+        assert_eq!(this_pod.name.as_deref(), Some("git"));
+        assert_eq!(this_pod.namespace.as_deref(), Some("shared"));
+    }
+}

@@ -1,0 +1,303 @@
+//! Upstream's permission model over the real socket, with real tmpfs and the
+//! fake API server: the feature flags in `connectors-config`, the `get`
+//! check, and the proxy check in its two grant shapes.
+
+#![allow(clippy::unwrap_used)] // test code: a failed step is a failed test
+
+mod support;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use connectors_csi::catalog::Catalog;
+use connectors_csi::mount::{Mounter, SystemMounter};
+use connectors_csi::tokens::Tokens;
+use serde_json::{json, Value as Json};
+use support::apiserver::{FakeApiServer, Grant};
+use support::attributes::{team_a_pod, with_kubelet_token};
+use support::cluster::{self, git_class, git_connector};
+use support::driver::{self, Clients, DriverHandle};
+use support::mounts::mount_at;
+use support::{eventually, needs_root, AUDIENCE, DRIVER_NAMESPACE};
+use tonic::Code;
+
+const TOKEN: &str = "kubelet-token-of-the-pod";
+
+/// A cluster-mode driver on its socket; the service account `team-a/builder`
+/// may `get` every connector of `team-a`.
+struct Cluster {
+    server: FakeApiServer,
+    clients: Clients,
+    handle: Option<DriverHandle>,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let Ok(pods) = std::fs::read_dir(self.dir.path().join("pods")) else {
+            return;
+        };
+        for pod in pods.flatten() {
+            let target = pod.path().join("volume");
+            if SystemMounter.is_mounted(&target).unwrap_or(false) {
+                let _ = SystemMounter.unmount(&target);
+            }
+        }
+    }
+}
+
+impl Cluster {
+    async fn start(flags: &[(&str, &str)]) -> Cluster {
+        let server = FakeApiServer::start().await;
+        server.apply(git_class("# {{ .connector.spec.address }}\n"));
+        server.apply(git_connector("github", "https://github.com"));
+        server.allow("team-a", "builder", "team-a", "*");
+        if !flags.is_empty() {
+            server.apply(flags_configmap(flags));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let parts = cluster::parts(&server, &cluster::settings()).await;
+        let mut options = driver::Options::new(dir.path());
+        options.parts = Some((
+            parts.catalog as Arc<dyn Catalog>,
+            parts.access as _,
+            Tokens::new(AUDIENCE, Some(parts.tokens)),
+        ));
+        let (clients, handle) = driver::start(options).await;
+        Cluster {
+            server,
+            clients,
+            handle: Some(handle),
+            dir,
+        }
+    }
+
+    async fn stop(mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.stop().await;
+        }
+    }
+
+    fn target(&self, pod: &str) -> PathBuf {
+        self.dir.path().join("pods").join(pod).join("volume")
+    }
+
+    async fn publish(&self, pod: &str) -> Result<(), tonic::Status> {
+        let context = with_kubelet_token(
+            team_a_pod(
+                pod,
+                &[
+                    ("connector.name", "github"),
+                    ("configuration.names", "gitconfig"),
+                ],
+            ),
+            TOKEN,
+        );
+        let request = driver::publish_request(&format!("csi-{pod}"), &self.target(pod), context);
+        let mut node = self.clients.node.clone();
+        node.node_publish_volume(request).await.map(|_| ())
+    }
+
+    fn is_mounted(&self, pod: &str) -> bool {
+        mount_at(&self.target(pod)).is_some()
+    }
+
+    fn proxy_reviews(&self) -> usize {
+        self.server
+            .reviews()
+            .iter()
+            .filter(|r| {
+                let attributes = r.spec.resource_attributes.clone().unwrap_or_default();
+                attributes
+                    .subresource
+                    .is_some_and(|s| s.starts_with("proxy"))
+            })
+            .count()
+    }
+}
+
+fn flags_configmap(flags: &[(&str, &str)]) -> Json {
+    let data: serde_json::Map<String, Json> = flags
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), json!(v)))
+        .collect();
+    json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "connectors-config", "namespace": DRIVER_NAMESPACE},
+        "data": data,
+    })
+}
+
+const PROXY_ON: &[(&str, &str)] = &[("enable-connector-proxy-permissions", "true")];
+
+/// `*` on `connectors/<subresource>` of `team-a/github` for `team-a/builder`.
+fn proxy_grant(subresource: &str) -> Grant {
+    Grant::service_account("team-a", "builder")
+        .in_namespace("team-a")
+        .verbs(&["*"])
+        .resources(&[&format!("connectors/{subresource}")])
+        .names(&["github"])
+}
+
+#[tokio::test]
+async fn with_the_flags_off_get_on_the_connector_is_enough() {
+    if !needs_root() {
+        return;
+    }
+    let cluster = Cluster::start(&[]).await;
+
+    cluster.publish("web-0").await.unwrap();
+
+    assert!(cluster.is_mounted("web-0"));
+    assert_eq!(
+        cluster.proxy_reviews(),
+        0,
+        "no proxy check with the flag off"
+    );
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn with_proxy_permissions_on_get_alone_is_denied_and_nothing_is_mounted() {
+    if !needs_root() {
+        return;
+    }
+    let cluster = Cluster::start(PROXY_ON).await;
+
+    let status = cluster.publish("web-0").await.unwrap_err();
+
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    let message = status.message();
+    assert!(message.contains("\"team-a/github\""), "{message}");
+    assert!(message.contains("\"team-a/builder\""), "{message}");
+    assert!(message.contains("connectors/proxy"), "{message}");
+    assert!(!message.contains(TOKEN));
+    assert!(!cluster.is_mounted("web-0"));
+    assert!(!cluster.target("web-0").join("context.token").exists());
+    assert_eq!(cluster.proxy_reviews(), 2, "both grant shapes were asked");
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn a_grant_on_connectors_proxy_lets_every_pod_of_the_service_account_mount() {
+    if !needs_root() {
+        return;
+    }
+    let cluster = Cluster::start(PROXY_ON).await;
+    cluster.server.grant(proxy_grant("proxy"));
+
+    cluster.publish("web-0").await.unwrap();
+    cluster.publish("web-1").await.unwrap();
+
+    assert!(cluster.is_mounted("web-0"));
+    assert!(cluster.is_mounted("web-1"));
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn a_pod_scoped_grant_covers_only_its_pod() {
+    if !needs_root() {
+        return;
+    }
+    let cluster = Cluster::start(PROXY_ON).await;
+    cluster
+        .server
+        .grant(proxy_grant("proxy/v1/pod/team-a/web-0"));
+
+    cluster.publish("web-0").await.unwrap();
+    let other = cluster.publish("web-1").await.unwrap_err();
+
+    assert!(cluster.is_mounted("web-0"));
+    assert_eq!(other.code(), Code::PermissionDenied, "{other:?}");
+    assert!(
+        other
+            .message()
+            .contains("connectors/proxy/v1/pod/team-a/web-1"),
+        "{}",
+        other.message()
+    );
+    assert!(!cluster.is_mounted("web-1"));
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn a_proxy_grant_to_the_namespaces_service_account_group_counts() {
+    if !needs_root() {
+        return;
+    }
+    let cluster = Cluster::start(PROXY_ON).await;
+    cluster.server.grant(
+        Grant::group("system:serviceaccounts:team-a")
+            .in_namespace("team-a")
+            .verbs(&["*"])
+            .resources(&["connectors/proxy"]),
+    );
+
+    cluster.publish("web-0").await.unwrap();
+
+    assert!(cluster.is_mounted("web-0"));
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn a_grant_on_connectors_alone_does_not_cover_the_proxy_subresource() {
+    if !needs_root() {
+        return;
+    }
+    let cluster = Cluster::start(PROXY_ON).await;
+    cluster.server.grant(
+        Grant::service_account("team-a", "builder")
+            .in_namespace("team-a")
+            .verbs(&["*"])
+            .resources(&["connectors"]),
+    );
+
+    let status = cluster.publish("web-0").await.unwrap_err();
+
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn a_flag_flipped_in_the_configmap_changes_the_next_publish_without_a_restart() {
+    if !needs_root() {
+        return;
+    }
+    let cluster = Cluster::start(&[]).await;
+    cluster.publish("web-0").await.unwrap();
+
+    cluster.server.apply(flags_configmap(PROXY_ON));
+    let mut pod = 0;
+    eventually("the proxy flag applies to a new publish", async || {
+        pod += 1;
+        cluster
+            .publish(&format!("on-{pod}"))
+            .await
+            .is_err_and(|s| s.code() == Code::PermissionDenied)
+    })
+    .await;
+
+    cluster.server.apply(flags_configmap(&[(
+        "enable-connector-proxy-permissions",
+        "false",
+    )]));
+    eventually("the flag turned off applies again", async || {
+        pod += 1;
+        cluster.publish(&format!("off-{pod}")).await.is_ok()
+    })
+    .await;
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn a_malformed_flag_value_reads_as_false() {
+    if !needs_root() {
+        return;
+    }
+    let cluster = Cluster::start(&[("enable-connector-proxy-permissions", "yes")]).await;
+
+    cluster.publish("web-0").await.unwrap();
+
+    assert_eq!(cluster.proxy_reviews(), 0);
+    cluster.stop().await;
+}
