@@ -1,5 +1,6 @@
 //! Cluster mode's wiring: a client for the API server, configured the usual
-//! way, and the catalog, access check and token source built on it.
+//! way, and the catalog, access check, token source and Events recorder
+//! built on it.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use kube::{Client, Config};
 
 use crate::access::{DecisionCacheConfig, SubjectAccessReviewAccess};
 use crate::catalog::kube::KubeCatalog;
+use crate::events::EventRecorder;
 use crate::tokens::TokenRequester;
 
 /// Why no API client could be built.
@@ -64,6 +66,8 @@ pub struct ClusterParts {
     pub catalog: Arc<KubeCatalog>,
     pub access: Arc<SubjectAccessReviewAccess>,
     pub tokens: Arc<TokenRequester>,
+    /// Events on pods (rate-limited), shared by everything that reports.
+    pub events: Arc<EventRecorder>,
 }
 
 impl ClusterParts {
@@ -75,12 +79,15 @@ impl ClusterParts {
             &settings.namespace,
             timeout,
         ));
+        let events = Arc::new(EventRecorder::new(client.clone()));
         let access = SubjectAccessReviewAccess::new(client.clone(), settings.decisions, timeout)
-            .with_flags(catalog.clone());
+            .with_flags(catalog.clone())
+            .with_events(events.clone());
         ClusterParts {
             catalog,
             access: Arc::new(access),
             tokens: Arc::new(TokenRequester::new(client, timeout)),
+            events,
         }
     }
 }

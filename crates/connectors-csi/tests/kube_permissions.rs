@@ -301,3 +301,64 @@ async fn a_malformed_flag_value_reads_as_false() {
     assert_eq!(cluster.proxy_reviews(), 0);
     cluster.stop().await;
 }
+
+#[tokio::test]
+async fn a_denial_is_one_event_on_the_pod_even_when_kubelet_retries() {
+    if !needs_root() {
+        return;
+    }
+    let cluster = Cluster::start(PROXY_ON).await;
+
+    for _ in 0..5 {
+        let status = cluster.publish("web-0").await.unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied);
+    }
+
+    eventually("the denial is an Event", async || {
+        !cluster
+            .server
+            .events_with_reason("ConnectorAccessDenied")
+            .is_empty()
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let events = cluster.server.events_with_reason("ConnectorAccessDenied");
+    assert_eq!(events.len(), 1, "rate-limited: {events:#?}");
+    let event = &events[0];
+    assert_eq!(event.method, "POST");
+    assert_eq!(event.namespace, "team-a");
+    assert_eq!(event.event["type"], "Warning");
+    assert_eq!(event.event["regarding"]["kind"], "Pod");
+    assert_eq!(event.event["regarding"]["name"], "web-0");
+    assert_eq!(event.event["regarding"]["uid"], "uid-of-web-0");
+    assert_eq!(event.event["related"]["kind"], "Connector");
+    assert_eq!(event.event["related"]["name"], "github");
+    let note = event.event["note"].as_str().unwrap();
+    assert!(
+        note.contains("\"team-a/github\"") && note.contains("team-a/builder"),
+        "{note}"
+    );
+    assert!(!event.event.to_string().contains(TOKEN));
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn a_denial_for_another_pod_is_its_own_event() {
+    if !needs_root() {
+        return;
+    }
+    let cluster = Cluster::start(PROXY_ON).await;
+
+    cluster.publish("web-0").await.unwrap_err();
+    cluster.publish("web-1").await.unwrap_err();
+
+    eventually("each pod has its Event", async || {
+        cluster
+            .server
+            .events_with_reason("ConnectorAccessDenied")
+            .len()
+            == 2
+    })
+    .await;
+    cluster.stop().await;
+}

@@ -15,6 +15,7 @@ use super::cache::{Decision, DecisionCache, DecisionCacheConfig, DecisionKey, Pe
 use super::flags::{FlagSource, FlagsOff};
 use super::{Access, AccessError};
 use crate::apiserver::answer_within;
+use crate::events::{NoEvents, PodEvent, PodEventReason, PodEvents};
 use crate::model::API_GROUP;
 use crate::volume::{ConnectorRef, PodInfo};
 
@@ -27,12 +28,14 @@ pub struct SubjectAccessReviewAccess {
     reviews: Api<SubjectAccessReview>,
     decisions: DecisionCache,
     flags: Arc<dyn FlagSource>,
+    events: Arc<dyn PodEvents>,
     request_timeout: Duration,
 }
 
 impl SubjectAccessReviewAccess {
     /// `request_timeout` bounds each review. Every flag is off until
-    /// [`with_flags`](Self::with_flags) says where they come from.
+    /// [`with_flags`](Self::with_flags) says where they come from, and no
+    /// Event is written until [`with_events`](Self::with_events).
     pub fn new(
         client: Client,
         cache: DecisionCacheConfig,
@@ -42,6 +45,7 @@ impl SubjectAccessReviewAccess {
             reviews: Api::all(client),
             decisions: DecisionCache::new(cache),
             flags: Arc::new(FlagsOff),
+            events: Arc::new(NoEvents),
             request_timeout,
         }
     }
@@ -49,6 +53,32 @@ impl SubjectAccessReviewAccess {
     pub fn with_flags(mut self, flags: Arc<dyn FlagSource>) -> SubjectAccessReviewAccess {
         self.flags = flags;
         self
+    }
+
+    /// Denials become Events on the pod.
+    pub fn with_events(mut self, events: Arc<dyn PodEvents>) -> SubjectAccessReviewAccess {
+        self.events = events;
+        self
+    }
+
+    /// Both checks for one connector; a denial is also an Event on the pod.
+    async fn check_and_report(
+        &self,
+        pod: &PodInfo,
+        connector: &ConnectorRef,
+        proxy_permissions: bool,
+    ) -> Result<(), AccessError> {
+        let checked = self.check_one(pod, connector, proxy_permissions).await;
+        if let Err(err @ (AccessError::Denied { .. } | AccessError::ProxyDenied { .. })) = &checked
+        {
+            self.events.record(PodEvent {
+                pod: pod.clone(),
+                reason: PodEventReason::AccessDenied,
+                connector: Some(connector.clone()),
+                note: err.to_string(),
+            });
+        }
+        checked
     }
 
     async fn check_one(
@@ -149,7 +179,7 @@ impl Access for SubjectAccessReviewAccess {
         let outcomes = futures::future::join_all(
             connectors
                 .iter()
-                .map(|c| self.check_one(pod, c, flags.proxy_permissions)),
+                .map(|c| self.check_and_report(pod, c, flags.proxy_permissions)),
         )
         .await;
         outcomes.into_iter().collect()

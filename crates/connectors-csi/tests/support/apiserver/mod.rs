@@ -6,7 +6,8 @@
 //! namespaces), ConnectorClasses and ConfigMaps with real, increasing
 //! resourceVersions; TokenRequests (issuing tokens it records, so a test can
 //! check the pod binding and expiry); SubjectAccessReviews (answered from
-//! RBAC-like grants the test sets, matched as RBAC matches); and faults on demand (500s, hangs, dropped
+//! RBAC-like grants the test sets, matched as RBAC matches); Events
+//! (recorded for assertions); and faults on demand (500s, hangs, dropped
 //! watches). Test-only: nothing here ships in the binary.
 
 use std::net::SocketAddr;
@@ -102,6 +103,21 @@ pub struct IssuedToken {
     pub bound_uid: Option<String>,
     pub token: String,
     pub expires_at: SystemTime,
+}
+
+/// An Event the driver wrote: a create (`POST`) or a series update (`PATCH`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventWrite {
+    pub method: String,
+    pub namespace: String,
+    /// The body as sent (`events.k8s.io/v1` Event, or its merge patch).
+    pub event: Json,
+}
+
+impl EventWrite {
+    pub fn reason(&self) -> &str {
+        self.event["reason"].as_str().unwrap_or_default()
+    }
 }
 
 /// One request as it arrived (for "no API round trip" assertions).
@@ -298,6 +314,19 @@ impl FakeApiServer {
     /// SubjectAccessReviews received, in order.
     pub fn reviews(&self) -> Vec<SubjectAccessReview> {
         self.shared.world().reviews.clone()
+    }
+
+    /// Events written (created or patched), in order.
+    pub fn event_writes(&self) -> Vec<EventWrite> {
+        self.shared.world().event_writes.clone()
+    }
+
+    /// Events written with `reason`, in order.
+    pub fn events_with_reason(&self, reason: &str) -> Vec<EventWrite> {
+        self.event_writes()
+            .into_iter()
+            .filter(|e| e.reason() == reason)
+            .collect()
     }
 
     /// Tokens issued by TokenRequest, in order.

@@ -12,7 +12,7 @@ use super::auth::{issue_token, review};
 use super::http::{is_watch, json_response, not_found, query_pairs, status_response, with_type};
 use super::watch::watch;
 use super::world::Shared;
-use super::{Fault, Kind, RecordedRequest};
+use super::{EventWrite, Fault, Kind, RecordedRequest};
 
 pub(super) async fn handle(
     State(shared): State<Arc<Shared>>,
@@ -50,6 +50,12 @@ pub(super) async fn handle(
         (Method::POST, ["api", "v1", "namespaces", ns, "serviceaccounts", sa, "token"]) => {
             issue_token(&shared, ns, sa, &body)
         }
+        (Method::POST, ["apis", "events.k8s.io", "v1", "namespaces", ns, "events"]) => {
+            write_event(&shared, "POST", ns, &body)
+        }
+        (Method::PATCH, ["apis", "events.k8s.io", "v1", "namespaces", ns, "events", _]) => {
+            write_event(&shared, "PATCH", ns, &body)
+        }
         (Method::GET, ["apis", "connectors.alauda.io", "v1alpha1", rest @ ..])
         | (Method::GET, ["api", "v1", rest @ ..]) => match read_target(rest) {
             Some(Target::One(kind, ns, name)) => get_one(&shared, kind, &ns, &name),
@@ -61,6 +67,28 @@ pub(super) async fn handle(
         },
         _ => not_found("no such route"),
     }
+}
+
+/// An `events.k8s.io/v1` create or (series) patch, recorded and echoed.
+fn write_event(shared: &Shared, method: &str, ns: &str, body: &[u8]) -> Response {
+    let Ok(event) = serde_json::from_slice::<Json>(body) else {
+        return status_response(StatusCode::BAD_REQUEST, "BadRequest", "not an Event");
+    };
+    let mut world = shared.world();
+    world.revision += 1;
+    let mut stored = event.clone();
+    stored["metadata"]["resourceVersion"] = json!(world.revision.to_string());
+    world.event_writes.push(EventWrite {
+        method: method.to_owned(),
+        namespace: ns.to_owned(),
+        event,
+    });
+    let status = if method == "POST" {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    json_response(status, &stored)
 }
 
 pub(super) enum Target {

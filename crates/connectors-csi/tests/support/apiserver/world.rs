@@ -8,7 +8,7 @@ use k8s_openapi::api::authorization::v1::SubjectAccessReview;
 use serde_json::Value as Json;
 use tokio::sync::broadcast;
 
-use super::{Fault, Grant, IssuedToken, Kind, RecordedRequest};
+use super::{EventWrite, Fault, Grant, IssuedToken, Kind, RecordedRequest};
 
 /// One stored change, kept so a watch from an older resourceVersion replays it.
 #[derive(Clone, Debug)]
@@ -34,6 +34,7 @@ pub(super) struct World {
     pub(super) grants: Vec<Grant>,
     pub(super) reviews: Vec<SubjectAccessReview>,
     pub(super) tokens: Vec<IssuedToken>,
+    pub(super) event_writes: Vec<EventWrite>,
     pub(super) requests: Vec<RecordedRequest>,
     pub(super) fault: Option<Fault>,
     pub(super) open_watches: usize,
