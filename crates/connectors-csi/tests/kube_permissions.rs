@@ -9,7 +9,9 @@ mod support;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use connectors_csi::access::DecisionCacheConfig;
 use connectors_csi::catalog::Catalog;
+use connectors_csi::cluster::ClusterSettings;
 use connectors_csi::mount::{Mounter, SystemMounter};
 use connectors_csi::tokens::Tokens;
 use serde_json::{json, Value as Json};
@@ -47,7 +49,12 @@ impl Drop for Cluster {
 }
 
 impl Cluster {
+    /// Every access check asks the API server (no decision cache).
     async fn start(flags: &[(&str, &str)]) -> Cluster {
+        Cluster::start_with(flags, cluster::settings()).await
+    }
+
+    async fn start_with(flags: &[(&str, &str)], settings: ClusterSettings) -> Cluster {
         let server = FakeApiServer::start().await;
         server.apply(git_class("# {{ .connector.spec.address }}\n"));
         server.apply(git_connector("github", "https://github.com"));
@@ -56,7 +63,7 @@ impl Cluster {
             server.apply(flags_configmap(flags));
         }
         let dir = tempfile::tempdir().unwrap();
-        let parts = cluster::parts(&server, &cluster::settings()).await;
+        let parts = cluster::parts(&server, &settings).await;
         let mut options = driver::Options::new(dir.path());
         options.parts = Some((
             parts.catalog as Arc<dyn Catalog>,
@@ -361,4 +368,59 @@ async fn a_denial_for_another_pod_is_its_own_event() {
     })
     .await;
     cluster.stop().await;
+}
+
+/// Not a pass/fail test: prints kubelet-republish latency with both flags on
+/// and decisions cached, against the flags off, measured in one run.
+/// `cargo nextest run -p connectors-csi --run-ignored only -E
+/// 'test(publish_latency_with_both_flags_on)' --no-capture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: run it on purpose"]
+async fn publish_latency_with_both_flags_on_and_decisions_cached_against_flags_off() {
+    if !needs_root() {
+        return;
+    }
+    let cached = ClusterSettings {
+        decisions: DecisionCacheConfig::default(),
+        ..cluster::settings()
+    };
+    let both_on = [
+        ("enable-connector-proxy-permissions", "true"),
+        ("enable-connectors-approval", "true"),
+    ];
+    let off = Cluster::start_with(&[], cached.clone()).await;
+    let on = Cluster::start_with(&both_on, cached).await;
+    on.server.grant(proxy_grant("proxy"));
+    const PODS: usize = 10;
+    const ROUNDS: usize = 40;
+    for pod in 0..PODS {
+        off.publish(&format!("web-{pod}")).await.unwrap();
+        on.publish(&format!("web-{pod}")).await.unwrap();
+    }
+    let reviews_before = on.server.reviews().len();
+    let (mut off_times, mut on_times) = (Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        let pod = format!("web-{}", round % PODS);
+        for (cluster, times) in [(&off, &mut off_times), (&on, &mut on_times)] {
+            let started = std::time::Instant::now();
+            cluster.publish(&pod).await.unwrap();
+            times.push(started.elapsed());
+        }
+    }
+    assert_eq!(
+        on.server.reviews().len(),
+        reviews_before,
+        "every decision came from the cache"
+    );
+    let median = |times: &mut Vec<std::time::Duration>| {
+        times.sort();
+        times[times.len() / 2]
+    };
+    let (off_median, on_median) = (median(&mut off_times), median(&mut on_times));
+    println!(
+        "republish median: flags off {off_median:?}, both flags on (cached) {on_median:?}, ratio {:.2}",
+        on_median.as_secs_f64() / off_median.as_secs_f64()
+    );
+    off.stop().await;
+    on.stop().await;
 }

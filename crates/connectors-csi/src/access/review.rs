@@ -97,7 +97,16 @@ impl SubjectAccessReviewAccess {
         if !proxy_permissions {
             return Ok(());
         }
-        // Either shape of grant is enough: ask both at once.
+        // Either shape of grant is enough: a remembered grant of one answers
+        // without asking about the other; otherwise ask both at once.
+        let shapes = [Permission::Proxy, Permission::pod_proxy(pod)];
+        let now = Instant::now();
+        if shapes.iter().any(|permission| {
+            let key = DecisionKey::new(pod, connector, permission);
+            self.decisions.get(&key, now) == Some(Decision::Allowed)
+        }) {
+            return Ok(());
+        }
         let (any_workload, this_pod) = futures::future::join(
             self.decide(pod, connector, Permission::Proxy),
             self.decide(pod, connector, Permission::pod_proxy(pod)),
