@@ -11,6 +11,7 @@ use async_trait::async_trait;
 
 use crate::volume::{ConnectorRef, PodInfo};
 
+mod approval;
 mod cache;
 pub mod flags;
 mod review;
@@ -47,6 +48,13 @@ pub enum AccessError {
         pod: String,
         reason: String,
     },
+    /// Approval gating: the pod's AccessRequest awaits a decision (retryable).
+    #[error("access to connector \"{connector}\" awaits approval of AccessRequest \"{request}\"")]
+    Pending {
+        connector: ConnectorRef,
+        /// `namespace/name` of the AccessRequest.
+        request: String,
+    },
     /// kubelet did not say which service account the pod runs as, so there is
     /// nothing to check (`podInfoOnMount` is off).
     #[error("the pod's service account is unknown (is podInfoOnMount enabled on the CSIDriver?)")]
@@ -70,10 +78,40 @@ fn reason_suffix(reason: &str) -> String {
     }
 }
 
+/// What the pipeline does after the checks: mount the files, or mount only
+/// the rejection's `.error.json`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AccessOutcome {
+    Allowed,
+    Rejected(Rejection),
+}
+
+/// An AccessRequest that was rejected: the volume holds only `.error.json`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    pub connector: ConnectorRef,
+    /// `namespace/name` of the AccessRequest.
+    pub request: String,
+}
+
+impl Rejection {
+    /// What `.error.json` says.
+    pub fn message(&self) -> String {
+        format!(
+            "access to connector \"{}\" was rejected (AccessRequest \"{}\")",
+            self.connector, self.request
+        )
+    }
+}
+
 /// Decides whether a pod may mount its connectors.
 #[async_trait]
 pub trait Access: Send + Sync {
-    async fn check(&self, pod: &PodInfo, connectors: &[ConnectorRef]) -> Result<(), AccessError>;
+    async fn check(
+        &self,
+        pod: &PodInfo,
+        connectors: &[ConnectorRef],
+    ) -> Result<AccessOutcome, AccessError>;
 }
 
 /// Manifests mode: there is no API server to ask, so every pod may use every
@@ -83,8 +121,12 @@ pub struct AllowAll;
 
 #[async_trait]
 impl Access for AllowAll {
-    async fn check(&self, _pod: &PodInfo, _connectors: &[ConnectorRef]) -> Result<(), AccessError> {
-        Ok(())
+    async fn check(
+        &self,
+        _pod: &PodInfo,
+        _connectors: &[ConnectorRef],
+    ) -> Result<AccessOutcome, AccessError> {
+        Ok(AccessOutcome::Allowed)
     }
 }
 

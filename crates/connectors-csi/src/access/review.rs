@@ -1,5 +1,6 @@
 //! Cluster mode's check: SubjectAccessReviews asked as the pod's service
-//! account, `get` on each Connector and, when the flag is on, its proxy.
+//! account, `get` on each Connector and, when the flag is on, its proxy;
+//! with approval gating, a failed proxy check goes to the AccessRequest.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,9 +12,10 @@ use k8s_openapi::api::authorization::v1::{
 use kube::api::PostParams;
 use kube::{Api, Client};
 
+use super::approval::{Approvals, RequestState};
 use super::cache::{Decision, DecisionCache, DecisionCacheConfig, DecisionKey, Permission};
-use super::flags::{FlagSource, FlagsOff};
-use super::{Access, AccessError};
+use super::flags::{FeatureFlags, FlagSource, FlagsOff};
+use super::{Access, AccessError, AccessOutcome, Rejection};
 use crate::apiserver::answer_within;
 use crate::events::{NoEvents, PodEvent, PodEventReason, PodEvents};
 use crate::model::API_GROUP;
@@ -29,6 +31,7 @@ pub struct SubjectAccessReviewAccess {
     decisions: DecisionCache,
     flags: Arc<dyn FlagSource>,
     events: Arc<dyn PodEvents>,
+    approvals: Approvals,
     request_timeout: Duration,
 }
 
@@ -42,6 +45,7 @@ impl SubjectAccessReviewAccess {
         request_timeout: Duration,
     ) -> SubjectAccessReviewAccess {
         SubjectAccessReviewAccess {
+            approvals: Approvals::new(client.clone(), request_timeout),
             reviews: Api::all(client),
             decisions: DecisionCache::new(cache),
             flags: Arc::new(FlagsOff),
@@ -61,19 +65,26 @@ impl SubjectAccessReviewAccess {
         self
     }
 
-    /// Both checks for one connector; a denial is also an Event on the pod.
+    /// The checks for one connector; a denial or a pending approval is
+    /// also an Event on the pod.
     async fn check_and_report(
         &self,
         pod: &PodInfo,
         connector: &ConnectorRef,
-        proxy_permissions: bool,
-    ) -> Result<(), AccessError> {
-        let checked = self.check_one(pod, connector, proxy_permissions).await;
-        if let Err(err @ (AccessError::Denied { .. } | AccessError::ProxyDenied { .. })) = &checked
-        {
+        flags: FeatureFlags,
+    ) -> Result<AccessOutcome, AccessError> {
+        let checked = self.check_one(pod, connector, flags).await;
+        let reason = match &checked {
+            Err(AccessError::Denied { .. } | AccessError::ProxyDenied { .. }) => {
+                Some(PodEventReason::AccessDenied)
+            }
+            Err(AccessError::Pending { .. }) => Some(PodEventReason::AccessPending),
+            _ => None,
+        };
+        if let (Some(reason), Err(err)) = (reason, &checked) {
             self.events.record(PodEvent {
                 pod: pod.clone(),
-                reason: PodEventReason::AccessDenied,
+                reason,
                 connector: Some(connector.clone()),
                 note: err.to_string(),
             });
@@ -81,12 +92,50 @@ impl SubjectAccessReviewAccess {
         checked
     }
 
+    /// Approval gating after a failed proxy check: the pod's AccessRequest
+    /// decides. Approved means the controller granted a Role: ask again,
+    /// past the cache.
+    async fn gate(
+        &self,
+        pod: &PodInfo,
+        connector: &ConnectorRef,
+        denied: AccessError,
+    ) -> Result<AccessOutcome, AccessError> {
+        let filed = self.approvals.find_or_file(pod, connector).await?;
+        let pending = || AccessError::Pending {
+            connector: connector.clone(),
+            request: filed.name.clone(),
+        };
+        match filed.state {
+            RequestState::Rejected => Ok(AccessOutcome::Rejected(Rejection {
+                connector: connector.clone(),
+                request: filed.name.clone(),
+            })),
+            RequestState::Pending => Err(pending()),
+            RequestState::Approved => {
+                let pod_scoped = Permission::pod_proxy(pod);
+                for permission in [pod_scoped, Permission::Proxy] {
+                    let decision = self.review(pod, connector, &permission).await?;
+                    let key = DecisionKey::new(pod, connector, &permission);
+                    self.decisions.put(key, decision.clone(), Instant::now());
+                    if decision == Decision::Allowed {
+                        return Ok(AccessOutcome::Allowed);
+                    }
+                }
+                // Approved, but the granted Role has not reached the
+                // authoriser yet: still waiting, from the pod's side.
+                tracing::debug!(error = %denied, "approved AccessRequest, proxy check still denied");
+                Err(pending())
+            }
+        }
+    }
+
     async fn check_one(
         &self,
         pod: &PodInfo,
         connector: &ConnectorRef,
-        proxy_permissions: bool,
-    ) -> Result<(), AccessError> {
+        flags: FeatureFlags,
+    ) -> Result<AccessOutcome, AccessError> {
         if let Decision::Denied { reason } = self.decide(pod, connector, Permission::Get).await? {
             return Err(AccessError::Denied {
                 connector: connector.clone(),
@@ -94,8 +143,8 @@ impl SubjectAccessReviewAccess {
                 reason,
             });
         }
-        if !proxy_permissions {
-            return Ok(());
+        if !flags.proxy_permissions {
+            return Ok(AccessOutcome::Allowed);
         }
         // Either shape of grant is enough: a remembered grant of one answers
         // without asking about the other; otherwise ask both at once.
@@ -105,24 +154,27 @@ impl SubjectAccessReviewAccess {
             let key = DecisionKey::new(pod, connector, permission);
             self.decisions.get(&key, now) == Some(Decision::Allowed)
         }) {
-            return Ok(());
+            return Ok(AccessOutcome::Allowed);
         }
         let (any_workload, this_pod) = futures::future::join(
             self.decide(pod, connector, Permission::Proxy),
             self.decide(pod, connector, Permission::pod_proxy(pod)),
         )
         .await;
-        match (any_workload?, this_pod?) {
-            (Decision::Allowed, _) | (_, Decision::Allowed) => Ok(()),
-            (Decision::Denied { reason }, Decision::Denied { .. }) => {
-                Err(AccessError::ProxyDenied {
-                    connector: connector.clone(),
-                    service_account: service_account(pod),
-                    pod: format!("{}/{}", pod.namespace, pod.name),
-                    reason,
-                })
-            }
+        let reason = match (any_workload?, this_pod?) {
+            (Decision::Allowed, _) | (_, Decision::Allowed) => return Ok(AccessOutcome::Allowed),
+            (Decision::Denied { reason }, Decision::Denied { .. }) => reason,
+        };
+        let denied = AccessError::ProxyDenied {
+            connector: connector.clone(),
+            service_account: service_account(pod),
+            pod: format!("{}/{}", pod.namespace, pod.name),
+            reason,
+        };
+        if flags.approval_gating() {
+            return self.gate(pod, connector, denied).await;
         }
+        Err(denied)
     }
 
     /// The cached decision, or a review.
@@ -172,7 +224,11 @@ impl SubjectAccessReviewAccess {
 
 #[async_trait]
 impl Access for SubjectAccessReviewAccess {
-    async fn check(&self, pod: &PodInfo, connectors: &[ConnectorRef]) -> Result<(), AccessError> {
+    async fn check(
+        &self,
+        pod: &PodInfo,
+        connectors: &[ConnectorRef],
+    ) -> Result<AccessOutcome, AccessError> {
         if pod.service_account.is_empty() || pod.namespace.is_empty() {
             return Err(AccessError::UnknownServiceAccount);
         }
@@ -188,10 +244,16 @@ impl Access for SubjectAccessReviewAccess {
         let outcomes = futures::future::join_all(
             connectors
                 .iter()
-                .map(|c| self.check_and_report(pod, c, flags.proxy_permissions)),
+                .map(|c| self.check_and_report(pod, c, flags)),
         )
         .await;
-        outcomes.into_iter().collect()
+        let mut rejected = None;
+        for outcome in outcomes {
+            if let AccessOutcome::Rejected(rejection) = outcome? {
+                rejected.get_or_insert(rejection);
+            }
+        }
+        Ok(rejected.map_or(AccessOutcome::Allowed, AccessOutcome::Rejected))
     }
 }
 

@@ -48,7 +48,10 @@ fn access_code(err: &AccessError) -> Code {
     match err {
         AccessError::Denied { .. } | AccessError::ProxyDenied { .. } => Code::PermissionDenied,
         AccessError::UnknownServiceAccount => Code::InvalidArgument,
-        AccessError::FlagsUnavailable { .. } | AccessError::Unavailable { .. } => Code::Unavailable,
+        // Pending: kubelet's retries keep the pod waiting for the approval.
+        AccessError::FlagsUnavailable { .. }
+        | AccessError::Pending { .. }
+        | AccessError::Unavailable { .. } => Code::Unavailable,
     }
 }
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::access::{Access, AccessError};
+use crate::access::{Access, AccessError, AccessOutcome};
 use crate::catalog::{Catalog, CatalogError};
 use crate::mount::{MountError, StateError, StateStore, VolumeDirs, VolumeState};
 use crate::render::{FilePlan, RenderError, Renderer};
@@ -259,10 +259,17 @@ impl Publisher {
     ) -> Result<Rendered, PublishError> {
         let request = VolumeRequest::parse(context)?;
         let connectors = self.parts.catalog.resolve(&request.connectors).await?;
-        self.parts
+        let access = self
+            .parts
             .access
             .check(&request.pod, &request.connectors)
             .await?;
+        if let AccessOutcome::Rejected(rejection) = access {
+            return Ok(Rendered {
+                plan: crate::render::rejection_plan(&rejection.message()),
+                token_expires_at: None,
+            });
+        }
         let token = self
             .parts
             .tokens

@@ -16,12 +16,14 @@ mod data;
 mod engine;
 mod params;
 mod plan;
+mod rejection;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 pub(crate) use tests::reference_dir;
 
 pub use builtins::default_templates;
+pub use rejection::{rejection_plan, ERROR_FILE};
 
 /// Plans volumes: the engine with its parse cache, the limits and the
 /// built-in templates. One per driver, shared by every publish.

@@ -3,8 +3,9 @@
 //! kubeconfig exactly as in a cluster.
 //!
 //! It serves GET, LIST and WATCH of Connectors (namespaced and across
-//! namespaces), ConnectorClasses and ConfigMaps with real, increasing
-//! resourceVersions; TokenRequests (issuing tokens it records, so a test can
+//! namespaces), ConnectorClasses, ConfigMaps and AccessRequests (field and
+//! label selectors) with real, increasing resourceVersions; AccessRequest
+//! creation (with `generateName`); TokenRequests (issuing tokens it records, so a test can
 //! check the pod binding and expiry); SubjectAccessReviews (answered from
 //! RBAC-like grants the test sets, matched as RBAC matches); Events
 //! (recorded for assertions); and faults on demand (500s, hangs, dropped
@@ -41,6 +42,7 @@ pub enum Kind {
     Connector,
     ConnectorClass,
     ConfigMap,
+    AccessRequest,
 }
 
 impl Kind {
@@ -49,6 +51,7 @@ impl Kind {
             "Connector" => Some(Kind::Connector),
             "ConnectorClass" => Some(Kind::ConnectorClass),
             "ConfigMap" => Some(Kind::ConfigMap),
+            "AccessRequest" => Some(Kind::AccessRequest),
             _ => None,
         }
     }
@@ -58,6 +61,7 @@ impl Kind {
             "connectors" => Some(Kind::Connector),
             "connectorclasses" => Some(Kind::ConnectorClass),
             "configmaps" => Some(Kind::ConfigMap),
+            "accessrequests" => Some(Kind::AccessRequest),
             _ => None,
         }
     }
@@ -67,12 +71,13 @@ impl Kind {
             Kind::Connector => "Connector",
             Kind::ConnectorClass => "ConnectorClass",
             Kind::ConfigMap => "ConfigMap",
+            Kind::AccessRequest => "AccessRequest",
         }
     }
 
     fn api_version(self) -> &'static str {
         match self {
-            Kind::Connector | Kind::ConnectorClass => CONNECTORS_API,
+            Kind::Connector | Kind::ConnectorClass | Kind::AccessRequest => CONNECTORS_API,
             Kind::ConfigMap => "v1",
         }
     }
@@ -218,7 +223,7 @@ impl FakeApiServer {
         let kind = object["kind"]
             .as_str()
             .and_then(Kind::from_kind)
-            .expect("an object with kind Connector, ConnectorClass or ConfigMap");
+            .expect("an object of a kind the fake stores");
         let name = object["metadata"]["name"].as_str().unwrap().to_owned();
         let namespace = if kind.namespaced() {
             object["metadata"]["namespace"]
@@ -252,6 +257,31 @@ impl FakeApiServer {
         world.objects.insert(key, object.clone());
         self.record_change(&mut world, kind, event, object.clone());
         object
+    }
+
+    /// The stored objects of `kind` (all namespaces), by namespace and name.
+    pub fn objects(&self, kind: Kind) -> Vec<Json> {
+        self.shared
+            .world()
+            .objects
+            .iter()
+            .filter(|((k, _, _), _)| *k == kind)
+            .map(|(_, object)| object.clone())
+            .collect()
+    }
+
+    /// Sets the conditions of AccessRequest `namespace/name`, as the
+    /// approval controller would.
+    pub fn set_access_request_conditions(&self, namespace: &str, name: &str, conditions: Json) {
+        let mut request = self
+            .shared
+            .world()
+            .objects
+            .get(&(Kind::AccessRequest, namespace.to_owned(), name.to_owned()))
+            .cloned()
+            .expect("the AccessRequest exists");
+        request["status"] = json!({"conditions": conditions});
+        self.apply(request);
     }
 
     /// Deletes an object; false if there was none.
