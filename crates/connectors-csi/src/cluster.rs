@@ -1,5 +1,6 @@
 //! Cluster mode's wiring: a client for the API server, configured the usual
-//! way, and the catalog, access check and token source built on it.
+//! way, and the catalog, access check, token source and Events recorder
+//! built on it.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use kube::{Client, Config};
 
 use crate::access::{DecisionCacheConfig, SubjectAccessReviewAccess};
 use crate::catalog::kube::KubeCatalog;
+use crate::events::EventRecorder;
 use crate::tokens::TokenRequester;
 
 /// Why no API client could be built.
@@ -50,7 +52,7 @@ pub async fn connect(kubeconfig: Option<&Path>) -> Result<Client, ConnectError> 
 #[derive(Clone, Debug)]
 pub struct ClusterSettings {
     /// The driver's own namespace (`POD_NAMESPACE` or `--namespace`), where
-    /// the templates ConfigMap lives.
+    /// the templates and feature-flags ConfigMaps live.
     pub namespace: String,
     pub decisions: DecisionCacheConfig,
     /// Bound on each API call made during a publish
@@ -64,24 +66,28 @@ pub struct ClusterParts {
     pub catalog: Arc<KubeCatalog>,
     pub access: Arc<SubjectAccessReviewAccess>,
     pub tokens: Arc<TokenRequester>,
+    /// Events on pods (rate-limited), shared by everything that reports.
+    pub events: Arc<EventRecorder>,
 }
 
 impl ClusterParts {
     /// The catalog's watchers start now, on the current tokio runtime.
     pub fn build(client: Client, settings: &ClusterSettings) -> ClusterParts {
         let timeout = settings.request_timeout;
+        let catalog = Arc::new(KubeCatalog::start(
+            client.clone(),
+            &settings.namespace,
+            timeout,
+        ));
+        let events = Arc::new(EventRecorder::new(client.clone()));
+        let access = SubjectAccessReviewAccess::new(client.clone(), settings.decisions, timeout)
+            .with_flags(catalog.clone())
+            .with_events(events.clone());
         ClusterParts {
-            catalog: Arc::new(KubeCatalog::start(
-                client.clone(),
-                &settings.namespace,
-                timeout,
-            )),
-            access: Arc::new(SubjectAccessReviewAccess::new(
-                client.clone(),
-                settings.decisions,
-                timeout,
-            )),
+            catalog,
+            access: Arc::new(access),
             tokens: Arc::new(TokenRequester::new(client, timeout)),
+            events,
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod apiserver;
 pub mod catalog;
 pub mod cluster;
 pub mod csi;
+pub mod events;
 pub mod model;
 pub mod mount;
 pub mod publish;

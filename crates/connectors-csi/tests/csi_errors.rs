@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use connectors_csi::access::{Access, AccessError, AllowAll};
+use connectors_csi::access::{Access, AccessError, AccessOutcome, AllowAll};
 use connectors_csi::catalog::{Catalog, CatalogError, ManifestsCatalog, ResolvedConnector};
 use connectors_csi::csi::proto::ProbeRequest;
 use connectors_csi::tokens::Tokens;
@@ -27,7 +27,11 @@ struct DenyAll;
 
 #[async_trait]
 impl Access for DenyAll {
-    async fn check(&self, pod: &PodInfo, connectors: &[ConnectorRef]) -> Result<(), AccessError> {
+    async fn check(
+        &self,
+        pod: &PodInfo,
+        connectors: &[ConnectorRef],
+    ) -> Result<AccessOutcome, AccessError> {
         Err(AccessError::Denied {
             connector: connectors[0].clone(),
             service_account: format!("{}/{}", pod.namespace, pod.service_account),

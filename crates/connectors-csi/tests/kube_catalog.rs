@@ -284,7 +284,7 @@ async fn the_catalog_keeps_up_after_its_watches_are_dropped() {
     server.apply(class("git"));
     server.apply(connector("team-a", "github", "git", "https://old"));
     let catalog = ready_catalog(&server).await;
-    server.wait_for_watches(3).await;
+    server.wait_for_watches(4).await;
 
     server.drop_watches();
     server.apply(connector("team-a", "github", "git", "https://after-drop"));

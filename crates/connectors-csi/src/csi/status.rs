@@ -48,9 +48,12 @@ fn catalog_code(err: &CatalogError) -> Code {
 
 fn access_code(err: &AccessError) -> Code {
     match err {
-        AccessError::Denied { .. } => Code::PermissionDenied,
+        AccessError::Denied { .. } | AccessError::ProxyDenied { .. } => Code::PermissionDenied,
         AccessError::UnknownServiceAccount => Code::InvalidArgument,
-        AccessError::Unavailable { .. } => Code::Unavailable,
+        // Pending: kubelet's retries keep the pod waiting for the approval.
+        AccessError::FlagsUnavailable { .. }
+        | AccessError::Pending { .. }
+        | AccessError::Unavailable { .. } => Code::Unavailable,
     }
 }
 

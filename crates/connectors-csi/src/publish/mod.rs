@@ -12,13 +12,13 @@ use std::time::SystemTime;
 
 use tokio::sync::Semaphore;
 
-use crate::access::{Access, AccessError};
+use crate::access::{Access, AccessError, AccessOutcome};
 use crate::catalog::{Catalog, CatalogError};
 use crate::mount::{
     Found, MountError, MountFlagError, MountOptions, StateError, StateStore, VolumeDirs,
     VolumeState,
 };
-use crate::render::{RenderError, Renderer};
+use crate::render::{FilePlan, RenderError, Renderer};
 use crate::telemetry::{Metrics, Operation};
 use crate::tokens::{Token, TokenError, TokenOrigin, Tokens};
 use crate::volume::{AttributeError, VolumeRequest};
@@ -143,11 +143,37 @@ enum Write {
 }
 
 /// Everything a render needs, owned, so it can run on a blocking thread.
-struct RenderInput {
-    request: VolumeRequest,
-    connectors: Vec<crate::catalog::ResolvedConnector>,
-    overrides: Option<Arc<std::collections::BTreeMap<String, String>>>,
-    token: Token,
+enum RenderInput {
+    Files {
+        request: VolumeRequest,
+        connectors: Vec<crate::catalog::ResolvedConnector>,
+        overrides: Option<Arc<std::collections::BTreeMap<String, String>>>,
+        token: Token,
+    },
+    /// The approval was rejected: the volume holds only `.error.json`.
+    Rejected(FilePlan),
+}
+
+impl RenderInput {
+    fn token_expires_at(&self) -> Option<SystemTime> {
+        match self {
+            RenderInput::Files { token, .. } => token.expires_at,
+            RenderInput::Rejected(_) => None,
+        }
+    }
+
+    /// The pure step: the files the volume gets.
+    fn plan(self, renderer: &Renderer, ca_cert: &str) -> Result<FilePlan, RenderError> {
+        match self {
+            RenderInput::Files {
+                request,
+                connectors,
+                overrides,
+                token,
+            } => renderer.plan(&request, &connectors, overrides.as_deref(), &token, ca_cert),
+            RenderInput::Rejected(plan) => Ok(plan),
+        }
+    }
 }
 
 impl Publisher {
@@ -375,7 +401,7 @@ impl Publisher {
         let input = self
             .lookups(&request.volume_context, kubelet.clone())
             .await?;
-        let token_expires_at = input.token.expires_at;
+        let token_expires_at = input.token_expires_at();
         let previous = self.mounted.record(target);
         let state = VolumeState::new(
             &request.volume_id,
@@ -405,13 +431,7 @@ impl Publisher {
             .as_ref()
             .is_some_and(|r| r.state.volume_context == state.volume_context);
         let (outcome, state) = run_blocking(move || {
-            let plan = renderer.plan(
-                &input.request,
-                &input.connectors,
-                input.overrides.as_deref(),
-                &input.token,
-                &ca_cert,
-            )?;
+            let plan = input.plan(&renderer, &ca_cert)?;
             let mut state = state;
             let outcome = match write {
                 Write::Update if volumes.holds(&at, &plan) => {
@@ -462,17 +482,22 @@ impl Publisher {
     ) -> Result<RenderInput, PublishError> {
         let request = VolumeRequest::parse(context)?;
         let connectors = self.parts.catalog.resolve(&request.connectors).await?;
-        self.parts
+        let access = self
+            .parts
             .access
             .check(&request.pod, &request.connectors)
             .await?;
+        if let AccessOutcome::Rejected(rejection) = access {
+            let plan = crate::render::rejection_plan(&rejection.message());
+            return Ok(RenderInput::Rejected(plan));
+        }
         let token = self
             .parts
             .tokens
             .token(&request.pod, request.token_expiration, kubelet)
             .await?;
         let overrides = self.parts.catalog.builtin_templates().await?;
-        Ok(RenderInput {
+        Ok(RenderInput::Files {
             request,
             connectors,
             overrides,

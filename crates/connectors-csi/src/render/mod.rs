@@ -17,8 +17,11 @@ mod engine;
 mod params;
 mod plan;
 mod redact;
+mod rejection;
 #[cfg(test)]
 mod tests;
+
+pub use rejection::{rejection_plan, ERROR_FILE};
 
 /// Plans volumes: the engine with its parse cache, the limits and the
 /// built-in templates. One per driver, shared by every publish.

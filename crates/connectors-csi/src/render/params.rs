@@ -3,6 +3,10 @@
 //! Several classes of a volume may declare the same configuration with
 //! different params: a key is unknown only if none of them declares it, and
 //! each class then takes the keys it declares, with its own defaults.
+//!
+//! A configuration that declares no params at all takes whatever object it
+//! is given, unchecked: upstream's classes (JFrog's, for one) read keys they
+//! never declare.
 
 use serde_json::{Map, Value as Json};
 
@@ -18,6 +22,9 @@ pub(crate) fn check_known(
     let Some(given) = given else {
         return Ok(());
     };
+    if declarations.iter().any(|(_, decl)| decl.params.is_empty()) {
+        return Ok(());
+    }
     for key in given.keys() {
         let declared = declarations
             .iter()
@@ -48,12 +55,16 @@ fn declared_list(names: &[&str]) -> String {
     }
 }
 
-/// `.configurations` for one class: every declared param, given or default.
+/// `.configurations` for one class: every declared param, given or default;
+/// for a configuration without declared params, the given object as is.
 pub(crate) fn resolve(
     class: &str,
     configuration: &Configuration,
     given: Option<&Map<String, Json>>,
 ) -> Result<Map<String, Json>, RenderError> {
+    if configuration.params.is_empty() {
+        return Ok(given.cloned().unwrap_or_default());
+    }
     let mut values = Map::new();
     for spec in &configuration.params {
         let error = |problem: String| RenderError::Params {
@@ -229,23 +240,43 @@ mod tests {
     #[test]
     fn a_key_no_declaring_class_knows_is_unknown() {
         let npmrc = npmrc();
-        let bare = Configuration {
-            name: "npmrc".into(),
-            ..Default::default()
-        };
-        let declarations = [("npm", &bare), ("nexus", &npmrc)];
+        let declarations = [("nexus", &npmrc)];
         let ok = given(json!({"registry": "r"}));
         assert!(check_known("npmrc", &declarations, Some(&ok)).is_ok());
         let bad = given(json!({"regsitry": "r"}));
         let err = check_known("npmrc", &declarations, Some(&bad)).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "connectorclass \"npm\" configuration \"npmrc\": param \"regsitry\": unknown param (declared: none)"
+            "connectorclass \"nexus\" configuration \"npmrc\": param \"regsitry\": \
+             unknown param (declared: registry, strictSSL, scopes)"
         );
-        let err = check_known("npmrc", &[("nexus", &npmrc)], Some(&bad)).unwrap_err();
+    }
+
+    #[test]
+    fn a_configuration_without_declared_params_takes_any_object_unchecked() {
+        let bare = Configuration {
+            name: "settings".into(),
+            ..Default::default()
+        };
+        let object = given(json!({"repo": "libs-release", "nested": {"n": 1}, "list": [1, "x"]}));
+        assert!(check_known("settings", &[("jfrog", &bare)], Some(&object)).is_ok());
+        let values = resolve("jfrog", &bare, Some(&object)).unwrap();
+        assert_eq!(values, object);
+        assert!(resolve("jfrog", &bare, None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn beside_a_class_without_params_a_declaring_class_still_checks_its_own() {
+        let npmrc = npmrc();
+        let bare = Configuration {
+            name: "npmrc".into(),
+            ..Default::default()
+        };
+        let object = given(json!({"regsitry": "r"}));
+        assert!(check_known("npmrc", &[("npm", &bare), ("nexus", &npmrc)], Some(&object)).is_ok());
+        let err = resolve("nexus", &npmrc, Some(&object)).unwrap_err();
         assert!(
-            err.to_string()
-                .ends_with("(declared: registry, strictSSL, scopes)"),
+            err.to_string().contains("param \"registry\": required"),
             "{err}"
         );
     }

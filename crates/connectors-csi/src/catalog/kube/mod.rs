@@ -1,5 +1,6 @@
-//! Cluster-mode catalog: Connectors, ConnectorClasses and the built-in
-//! templates ConfigMap, read from the API server through watch caches.
+//! Cluster-mode catalog: Connectors, ConnectorClasses, the built-in
+//! templates ConfigMap and the feature-flags ConfigMap, read from the API
+//! server through watch caches.
 //!
 //! Kubelet republishes every volume every minute or so, so a publish must not
 //! cost an API round trip: one watcher per kind ([`watch`]) keeps an
@@ -25,6 +26,9 @@ use super::{
     Catalog, CatalogChange, CatalogError, ChangeFeed, ResolvedConnector,
     BUILTIN_OVERRIDES_CONFIGMAP,
 };
+use crate::access::flags::{
+    FeatureFlags, FlagReader, FlagSource, FlagsUnavailable, FLAGS_CONFIGMAP,
+};
 use crate::apiserver::answer_within;
 use crate::model::{Connector, ConnectorClass};
 use crate::volume::ConnectorRef;
@@ -33,14 +37,14 @@ mod object;
 mod store;
 mod watch;
 
-use object::{class_entry, connector_entry, templates_entry, ClassKind, ConnectorKind, RawObject};
+use object::{class_entry, configmap_entry, connector_entry, ClassKind, ConnectorKind, RawObject};
 use store::{Entry, Store};
 use watch::{keep_in_sync, Notifier, ToEntry};
 
 /// Changes a slow subscriber may fall behind by before it is told it lagged.
 const CHANGE_BACKLOG: usize = 512;
 
-/// Connectors, ConnectorClasses and the templates ConfigMap, watch-cached.
+/// Connectors, ConnectorClasses and the driver's two ConfigMaps, watch-cached.
 pub struct KubeCatalog {
     client: Client,
     namespace: String,
@@ -48,18 +52,21 @@ pub struct KubeCatalog {
     connectors: Arc<Store<ConnectorRef, Connector>>,
     classes: Arc<Store<String, ConnectorClass>>,
     templates: Arc<Store<String, BTreeMap<String, String>>>,
+    flags: Arc<Store<String, BTreeMap<String, String>>>,
+    flag_reader: FlagReader,
     changes: broadcast::Sender<CatalogChange>,
     watchers: Vec<JoinHandle<()>>,
 }
 
 impl KubeCatalog {
-    /// Starts the three watchers (on the current tokio runtime). `namespace`
-    /// is the driver's own, where the templates ConfigMap lives;
+    /// Starts the four watchers (on the current tokio runtime). `namespace`
+    /// is the driver's own, where its ConfigMaps live;
     /// `request_timeout` bounds each read-through GET.
     pub fn start(client: Client, namespace: &str, request_timeout: Duration) -> KubeCatalog {
         let connectors = Arc::new(Store::default());
         let classes = Arc::new(Store::default());
         let templates = Arc::new(Store::default());
+        let flags = Arc::new(Store::default());
         let (changes, _) = broadcast::channel(CHANGE_BACKLOG);
         let watchers = vec![
             tokio::spawn(keep_in_sync(
@@ -81,8 +88,15 @@ impl KubeCatalog {
                 watcher::Config::default()
                     .fields(&format!("metadata.name={BUILTIN_OVERRIDES_CONFIGMAP}")),
                 Arc::clone(&templates),
-                templates_entry,
+                configmap_entry,
                 Notifier::new(&changes, |_| CatalogChange::BuiltinTemplates),
+            )),
+            tokio::spawn(keep_in_sync(
+                Api::<ConfigMap>::namespaced(client.clone(), namespace),
+                watcher::Config::default().fields(&format!("metadata.name={FLAGS_CONFIGMAP}")),
+                Arc::clone(&flags),
+                configmap_entry,
+                Notifier::silent(),
             )),
         ];
         KubeCatalog {
@@ -92,6 +106,8 @@ impl KubeCatalog {
             connectors,
             classes,
             templates,
+            flags,
+            flag_reader: FlagReader::default(),
             changes,
             watchers,
         }
@@ -159,6 +175,26 @@ impl KubeCatalog {
     }
 }
 
+/// The flags as the watch last saw them; before its first sync, one GET, so
+/// that a starting driver never skips a check the cluster asks for.
+#[async_trait]
+impl FlagSource for KubeCatalog {
+    async fn flags(&self) -> Result<FeatureFlags, FlagsUnavailable> {
+        let cached = if self.flags.is_synced() {
+            self.flags.get(FLAGS_CONFIGMAP)
+        } else {
+            let api = Api::<ConfigMap>::namespaced(self.client.clone(), &self.namespace);
+            self.read_through(&api, FLAGS_CONFIGMAP, configmap_entry)
+                .await
+                .map_err(|err| FlagsUnavailable {
+                    reason: err.to_string(),
+                })?
+        };
+        let data = cached.and_then(Result::ok);
+        Ok(self.flag_reader.read(data.as_deref()))
+    }
+}
+
 impl Drop for KubeCatalog {
     fn drop(&mut self) {
         for watcher in &self.watchers {
@@ -192,14 +228,17 @@ impl Catalog for KubeCatalog {
             self.templates.get(BUILTIN_OVERRIDES_CONFIGMAP)
         } else {
             let api = Api::<ConfigMap>::namespaced(self.client.clone(), &self.namespace);
-            self.read_through(&api, BUILTIN_OVERRIDES_CONFIGMAP, templates_entry)
+            self.read_through(&api, BUILTIN_OVERRIDES_CONFIGMAP, configmap_entry)
                 .await?
         };
         Ok(cached.and_then(Result::ok))
     }
 
     fn is_ready(&self) -> bool {
-        self.connectors.is_synced() && self.classes.is_synced() && self.templates.is_synced()
+        self.connectors.is_synced()
+            && self.classes.is_synced()
+            && self.templates.is_synced()
+            && self.flags.is_synced()
     }
 
     /// Changes seen by the watches from now on (not the initial listing).

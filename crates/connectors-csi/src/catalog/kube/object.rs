@@ -136,7 +136,7 @@ pub(super) fn class_entry(object: RawObject<ClassKind>) -> Option<(String, Entry
     Some((key, class))
 }
 
-pub(super) fn templates_entry(map: ConfigMap) -> Option<(String, Entry<BTreeMap<String, String>>)> {
+pub(super) fn configmap_entry(map: ConfigMap) -> Option<(String, Entry<BTreeMap<String, String>>)> {
     let key = map.metadata.name?;
     Some((key, Ok(Arc::new(map.data.unwrap_or_default()))))
 }

@@ -20,7 +20,7 @@ pub(super) type ToEntry<R, K, T> = fn(R) -> Option<(K, Entry<T>)>;
 
 /// Sends a [`CatalogChange`] for a changed key; nobody listening is fine.
 pub(super) struct Notifier<K> {
-    changes: broadcast::Sender<CatalogChange>,
+    changes: Option<broadcast::Sender<CatalogChange>>,
     change_for: fn(&K) -> CatalogChange,
 }
 
@@ -30,13 +30,24 @@ impl<K> Notifier<K> {
         change_for: fn(&K) -> CatalogChange,
     ) -> Self {
         Notifier {
-            changes: changes.clone(),
+            changes: Some(changes.clone()),
             change_for,
         }
     }
 
+    /// For what is read afresh on every publish and changes no mounted
+    /// volume (the feature flags).
+    pub(super) fn silent() -> Self {
+        Notifier {
+            changes: None,
+            change_for: |_| CatalogChange::Missed,
+        }
+    }
+
     fn changed(&self, key: &K) {
-        let _ = self.changes.send((self.change_for)(key));
+        if let Some(changes) = &self.changes {
+            let _ = changes.send((self.change_for)(key));
+        }
     }
 }
 

@@ -71,6 +71,33 @@ fn params_that_do_not_fit_are_invalid_naming_class_configuration_and_param() {
 }
 
 #[test]
+fn a_configuration_without_declared_params_renders_whatever_params_it_is_given() {
+    let jfrog = class(
+        "jfrog",
+        None,
+        json!([{"name": "settings", "data": {
+            "settings.xml": "<repo>{{ .configurations.repo }}</repo>{{ range .configurations.mirrors }}<m>{{ . }}</m>{{ end }}"
+        }}]),
+    );
+    let conn = connector("default", "artifactory", "jfrog", None);
+    let plan = plan(
+        &[resolved(&conn, &jfrog)],
+        &[
+            (attr::CONFIGURATION_NAMES, "settings"),
+            (
+                attr::CONFIGURATION_PARAMS,
+                r#"{"settings": {"repo": "libs-release", "mirrors": ["a", "b"]}}"#,
+            ),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        text(&plan, "settings.xml"),
+        "<repo>libs-release</repo><m>a</m><m>b</m>"
+    );
+}
+
+#[test]
 fn invalid_file_names_in_a_class_are_rejected() {
     for bad in ["../escape", "a/b", "..", ".", "sp ace"] {
         let bad_class = class("bad", None, json!([{"name": "c", "data": {bad: "x"}}]));

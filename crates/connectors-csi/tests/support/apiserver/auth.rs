@@ -1,4 +1,4 @@
-//! SubjectAccessReviews answered from the rule table, and TokenRequests
+//! SubjectAccessReviews answered from the RBAC-like grants, and TokenRequests
 //! issuing tokens the fake records.
 
 use std::time::SystemTime;
@@ -23,17 +23,7 @@ pub(super) fn review(shared: &Shared, body: &[u8]) -> Response {
         );
     };
     let mut world = shared.world();
-    let attributes = review.spec.resource_attributes.clone().unwrap_or_default();
-    let user = review.spec.user.clone().unwrap_or_default();
-    let is_connector_get = attributes.group.as_deref() == Some("connectors.alauda.io")
-        && attributes.resource.as_deref() == Some("connectors")
-        && attributes.verb.as_deref() == Some("get");
-    let allowed = is_connector_get
-        && world.rules.iter().any(|rule| {
-            rule.user == user
-                && Some(rule.namespace.as_str()) == attributes.namespace.as_deref()
-                && (rule.name == "*" || Some(rule.name.as_str()) == attributes.name.as_deref())
-        });
+    let allowed = world.grants.iter().any(|grant| grant.allows(&review.spec));
     world.reviews.push(review.clone());
     review.status = Some(SubjectAccessReviewStatus {
         allowed,

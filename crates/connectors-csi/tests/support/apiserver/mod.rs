@@ -3,10 +3,12 @@
 //! kubeconfig exactly as in a cluster.
 //!
 //! It serves GET, LIST and WATCH of Connectors (namespaced and across
-//! namespaces), ConnectorClasses and ConfigMaps with real, increasing
-//! resourceVersions; TokenRequests (issuing tokens it records, so a test can
-//! check the pod binding and expiry); SubjectAccessReviews (answered from a
-//! rule table the test sets); and faults on demand (500s, hangs, dropped
+//! namespaces), ConnectorClasses, ConfigMaps and AccessRequests (field and
+//! label selectors) with real, increasing resourceVersions; AccessRequest
+//! creation (with `generateName`); TokenRequests (issuing tokens it records, so a test can
+//! check the pod binding and expiry); SubjectAccessReviews (answered from
+//! RBAC-like grants the test sets, matched as RBAC matches); Events
+//! (recorded for assertions); and faults on demand (500s, hangs, dropped
 //! watches). Test-only: nothing here ships in the binary.
 
 use std::net::SocketAddr;
@@ -21,13 +23,16 @@ use tokio::sync::broadcast;
 
 mod auth;
 mod http;
+pub mod rbac;
 mod routes;
 mod watch;
 mod world;
 
 use http::query_pairs;
 use routes::handle;
-use world::{Broadcast, Change, Rule, Shared, World};
+use world::{Broadcast, Change, Shared, World};
+
+pub use rbac::Grant;
 
 const CONNECTORS_API: &str = "connectors.alauda.io/v1alpha1";
 
@@ -37,6 +42,7 @@ pub enum Kind {
     Connector,
     ConnectorClass,
     ConfigMap,
+    AccessRequest,
 }
 
 impl Kind {
@@ -45,6 +51,7 @@ impl Kind {
             "Connector" => Some(Kind::Connector),
             "ConnectorClass" => Some(Kind::ConnectorClass),
             "ConfigMap" => Some(Kind::ConfigMap),
+            "AccessRequest" => Some(Kind::AccessRequest),
             _ => None,
         }
     }
@@ -54,6 +61,7 @@ impl Kind {
             "connectors" => Some(Kind::Connector),
             "connectorclasses" => Some(Kind::ConnectorClass),
             "configmaps" => Some(Kind::ConfigMap),
+            "accessrequests" => Some(Kind::AccessRequest),
             _ => None,
         }
     }
@@ -63,12 +71,13 @@ impl Kind {
             Kind::Connector => "Connector",
             Kind::ConnectorClass => "ConnectorClass",
             Kind::ConfigMap => "ConfigMap",
+            Kind::AccessRequest => "AccessRequest",
         }
     }
 
     fn api_version(self) -> &'static str {
         match self {
-            Kind::Connector | Kind::ConnectorClass => CONNECTORS_API,
+            Kind::Connector | Kind::ConnectorClass | Kind::AccessRequest => CONNECTORS_API,
             Kind::ConfigMap => "v1",
         }
     }
@@ -99,6 +108,21 @@ pub struct IssuedToken {
     pub bound_uid: Option<String>,
     pub token: String,
     pub expires_at: SystemTime,
+}
+
+/// An Event the driver wrote: a create (`POST`) or a series update (`PATCH`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventWrite {
+    pub method: String,
+    pub namespace: String,
+    /// The body as sent (`events.k8s.io/v1` Event, or its merge patch).
+    pub event: Json,
+}
+
+impl EventWrite {
+    pub fn reason(&self) -> &str {
+        self.event["reason"].as_str().unwrap_or_default()
+    }
 }
 
 /// One request as it arrived (for "no API round trip" assertions).
@@ -199,7 +223,7 @@ impl FakeApiServer {
         let kind = object["kind"]
             .as_str()
             .and_then(Kind::from_kind)
-            .expect("an object with kind Connector, ConnectorClass or ConfigMap");
+            .expect("an object of a kind the fake stores");
         let name = object["metadata"]["name"].as_str().unwrap().to_owned();
         let namespace = if kind.namespaced() {
             object["metadata"]["namespace"]
@@ -235,6 +259,31 @@ impl FakeApiServer {
         object
     }
 
+    /// The stored objects of `kind` (all namespaces), by namespace and name.
+    pub fn objects(&self, kind: Kind) -> Vec<Json> {
+        self.shared
+            .world()
+            .objects
+            .iter()
+            .filter(|((k, _, _), _)| *k == kind)
+            .map(|(_, object)| object.clone())
+            .collect()
+    }
+
+    /// Sets the conditions of AccessRequest `namespace/name`, as the
+    /// approval controller would.
+    pub fn set_access_request_conditions(&self, namespace: &str, name: &str, conditions: Json) {
+        let mut request = self
+            .shared
+            .world()
+            .objects
+            .get(&(Kind::AccessRequest, namespace.to_owned(), name.to_owned()))
+            .cloned()
+            .expect("the AccessRequest exists");
+        request["status"] = json!({"conditions": conditions});
+        self.apply(request);
+    }
+
     /// Deletes an object; false if there was none.
     pub fn delete(&self, kind: Kind, namespace: &str, name: &str) -> bool {
         let namespace = if kind.namespaced() { namespace } else { "" };
@@ -267,21 +316,47 @@ impl FakeApiServer {
     /// Lets `system:serviceaccount:SA_NS:SA` get connector `namespace/name`
     /// (`name` may be `*`).
     pub fn allow(&self, sa_namespace: &str, service_account: &str, namespace: &str, name: &str) {
-        self.shared.world().rules.push(Rule {
-            user: format!("system:serviceaccount:{sa_namespace}:{service_account}"),
-            namespace: namespace.to_owned(),
-            name: name.to_owned(),
-        });
+        let names: &[&str] = if name == "*" { &[] } else { &[name] };
+        self.grant(
+            Grant::service_account(sa_namespace, service_account)
+                .in_namespace(namespace)
+                .verbs(&["get"])
+                .resources(&["connectors"])
+                .names(names),
+        );
     }
 
-    /// Removes every allow rule.
+    /// Adds an RBAC-like grant (a Role rule and its binding).
+    pub fn grant(&self, grant: Grant) {
+        self.shared.world().grants.push(grant);
+    }
+
+    /// Removes the grants equal to `grant`.
+    pub fn revoke(&self, grant: &Grant) {
+        self.shared.world().grants.retain(|g| g != grant);
+    }
+
+    /// Removes every grant.
     pub fn revoke_all(&self) {
-        self.shared.world().rules.clear();
+        self.shared.world().grants.clear();
     }
 
     /// SubjectAccessReviews received, in order.
     pub fn reviews(&self) -> Vec<SubjectAccessReview> {
         self.shared.world().reviews.clone()
+    }
+
+    /// Events written (created or patched), in order.
+    pub fn event_writes(&self) -> Vec<EventWrite> {
+        self.shared.world().event_writes.clone()
+    }
+
+    /// Events written with `reason`, in order.
+    pub fn events_with_reason(&self, reason: &str) -> Vec<EventWrite> {
+        self.event_writes()
+            .into_iter()
+            .filter(|e| e.reason() == reason)
+            .collect()
     }
 
     /// Tokens issued by TokenRequest, in order.

@@ -11,8 +11,8 @@ use serde_json::{json, Value as Json};
 use super::auth::{issue_token, review};
 use super::http::{is_watch, json_response, not_found, query_pairs, status_response, with_type};
 use super::watch::watch;
-use super::world::Shared;
-use super::{Fault, Kind, RecordedRequest};
+use super::world::{Broadcast, Change, Shared};
+use super::{EventWrite, Fault, Kind, RecordedRequest};
 
 pub(super) async fn handle(
     State(shared): State<Arc<Shared>>,
@@ -50,6 +50,16 @@ pub(super) async fn handle(
         (Method::POST, ["api", "v1", "namespaces", ns, "serviceaccounts", sa, "token"]) => {
             issue_token(&shared, ns, sa, &body)
         }
+        (
+            Method::POST,
+            ["apis", "connectors.alauda.io", "v1alpha1", "namespaces", ns, "accessrequests"],
+        ) => create_access_request(&shared, ns, &body),
+        (Method::POST, ["apis", "events.k8s.io", "v1", "namespaces", ns, "events"]) => {
+            write_event(&shared, "POST", ns, &body)
+        }
+        (Method::PATCH, ["apis", "events.k8s.io", "v1", "namespaces", ns, "events", _]) => {
+            write_event(&shared, "PATCH", ns, &body)
+        }
         (Method::GET, ["apis", "connectors.alauda.io", "v1alpha1", rest @ ..])
         | (Method::GET, ["api", "v1", rest @ ..]) => match read_target(rest) {
             Some(Target::One(kind, ns, name)) => get_one(&shared, kind, &ns, &name),
@@ -61,6 +71,81 @@ pub(super) async fn handle(
         },
         _ => not_found("no such route"),
     }
+}
+
+/// POST of an AccessRequest: `generateName` gets a suffix, an existing name
+/// is `AlreadyExists`, as the API server does.
+fn create_access_request(shared: &Shared, ns: &str, body: &[u8]) -> Response {
+    let Ok(mut object) = serde_json::from_slice::<Json>(body) else {
+        return status_response(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "not an AccessRequest",
+        );
+    };
+    let mut world = shared.world();
+    world.revision += 1;
+    let revision = world.revision;
+    let name = match (
+        object["metadata"]["name"].as_str(),
+        object["metadata"]["generateName"].as_str(),
+    ) {
+        (Some(name), _) if !name.is_empty() => name.to_owned(),
+        (_, Some(prefix)) => format!("{prefix}{revision:05x}"),
+        _ => {
+            return status_response(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invalid",
+                "name or generateName is required",
+            )
+        }
+    };
+    let key = (Kind::AccessRequest, ns.to_owned(), name.clone());
+    if world.objects.contains_key(&key) {
+        return status_response(
+            StatusCode::CONFLICT,
+            "AlreadyExists",
+            &format!("accessrequests.connectors.alauda.io \"{name}\" already exists"),
+        );
+    }
+    let meta = &mut object["metadata"];
+    meta["name"] = json!(name);
+    meta["namespace"] = json!(ns);
+    meta["resourceVersion"] = json!(revision.to_string());
+    meta["uid"] = json!(format!("uid-{revision}"));
+    object = with_type(Kind::AccessRequest, object);
+    world.objects.insert(key, object.clone());
+    let change = Change {
+        revision,
+        kind: Kind::AccessRequest,
+        event: "ADDED",
+        object: object.clone(),
+    };
+    world.history.push(change.clone());
+    let _ = shared.changes.send(Broadcast::Change(change));
+    json_response(StatusCode::CREATED, &object)
+}
+
+/// An `events.k8s.io/v1` create or (series) patch, recorded and echoed.
+fn write_event(shared: &Shared, method: &str, ns: &str, body: &[u8]) -> Response {
+    let Ok(event) = serde_json::from_slice::<Json>(body) else {
+        return status_response(StatusCode::BAD_REQUEST, "BadRequest", "not an Event");
+    };
+    let mut world = shared.world();
+    world.revision += 1;
+    let mut stored = event.clone();
+    stored["metadata"]["resourceVersion"] = json!(world.revision.to_string());
+    world.event_writes.push(EventWrite {
+        method: method.to_owned(),
+        namespace: ns.to_owned(),
+        event,
+    });
+    let status = if method == "POST" {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    json_response(status, &stored)
 }
 
 pub(super) enum Target {
@@ -106,6 +191,8 @@ pub(super) fn get_one(shared: &Shared, kind: Kind, ns: &str, name: &str) -> Resp
 pub(super) struct Selector {
     pub(super) name: Option<String>,
     pub(super) namespace: Option<String>,
+    /// `labelSelector` equality terms (`k=v`, `k==v`), all must hold.
+    pub(super) labels: Vec<(String, String)>,
 }
 
 impl Selector {
@@ -113,8 +200,19 @@ impl Selector {
         let mut selector = Selector {
             name: None,
             namespace: namespace.map(str::to_owned),
+            labels: Vec::new(),
         };
         for (key, value) in params {
+            if key == "labelSelector" {
+                for term in value.split(',').filter(|t| !t.is_empty()) {
+                    let (k, v) = term
+                        .split_once("==")
+                        .or_else(|| term.split_once('='))
+                        .unwrap_or((term, ""));
+                    selector.labels.push((k.to_owned(), v.to_owned()));
+                }
+                continue;
+            }
             if key != "fieldSelector" {
                 continue;
             }
@@ -138,6 +236,10 @@ impl Selector {
                 .namespace
                 .as_deref()
                 .is_none_or(|ns| meta["namespace"].as_str() == Some(ns))
+            && self
+                .labels
+                .iter()
+                .all(|(k, v)| meta["labels"][k].as_str() == Some(v.as_str()))
     }
 }
 

@@ -1,4 +1,4 @@
-//! What the fake holds: objects with their change history, RBAC rules, and
+//! What the fake holds: objects with their change history, RBAC grants, and
 //! a record of every request, review and issued token.
 
 use std::collections::BTreeMap;
@@ -8,16 +8,7 @@ use k8s_openapi::api::authorization::v1::SubjectAccessReview;
 use serde_json::Value as Json;
 use tokio::sync::broadcast;
 
-use super::{Fault, IssuedToken, Kind, RecordedRequest};
-
-/// An allow rule for SubjectAccessReviews: `user` may `get` the connector
-/// `namespace/name` (`*` matches any name).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct Rule {
-    pub(super) user: String,
-    pub(super) namespace: String,
-    pub(super) name: String,
-}
+use super::{EventWrite, Fault, Grant, IssuedToken, Kind, RecordedRequest};
 
 /// One stored change, kept so a watch from an older resourceVersion replays it.
 #[derive(Clone, Debug)]
@@ -40,9 +31,10 @@ pub(super) struct World {
     pub(super) revision: u64,
     pub(super) objects: BTreeMap<(Kind, String, String), Json>,
     pub(super) history: Vec<Change>,
-    pub(super) rules: Vec<Rule>,
+    pub(super) grants: Vec<Grant>,
     pub(super) reviews: Vec<SubjectAccessReview>,
     pub(super) tokens: Vec<IssuedToken>,
+    pub(super) event_writes: Vec<EventWrite>,
     pub(super) requests: Vec<RecordedRequest>,
     pub(super) fault: Option<Fault>,
     pub(super) open_watches: usize,
