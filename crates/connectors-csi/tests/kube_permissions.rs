@@ -74,7 +74,7 @@ impl Cluster {
         options.parts = Some((
             parts.catalog as Arc<dyn Catalog>,
             parts.access as _,
-            Tokens::new(AUDIENCE, Some(parts.tokens)),
+            Tokens::kubelet_or(AUDIENCE, parts.tokens),
         ));
         let (clients, handle) = driver::start(options).await;
         Cluster {

@@ -143,6 +143,8 @@ enum Write {
 }
 
 /// Everything a render needs, owned, so it can run on a blocking thread.
+/// One exists per call and is moved once, so the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 enum RenderInput {
     Files {
         request: VolumeRequest,
