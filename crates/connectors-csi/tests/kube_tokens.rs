@@ -73,6 +73,8 @@ impl Node {
             .args(["--node-id", "node-a", "--token-audience", AUDIENCE])
             .arg("--state-dir")
             .arg(self.dir.path().join("state"))
+            .arg("--kubelet-root-dir")
+            .arg(self.dir.path())
             .arg("--kubeconfig")
             .arg(self.server.kubeconfig_path())
             .arg(format!("--metrics-addr=127.0.0.1:{port}"))
