@@ -17,7 +17,7 @@ use super::param_reads::param_reads;
 use super::params::ParamCheck;
 use super::positions::{yaml_path, Path, Step};
 use super::sample::render_each;
-use super::{Document, Problem};
+use super::{declared_name, Document, Problem};
 
 /// The checked built-in overrides, and where they were read.
 pub struct Overrides<'a> {
@@ -163,12 +163,7 @@ impl ConfigurationCheck<'_> {
             self.class,
             self.index + 1
         );
-        let Some(name) = self
-            .json
-            .get("name")
-            .and_then(Json::as_str)
-            .filter(|n| !n.is_empty())
-        else {
+        let Some(name) = declared_name(self.json) else {
             problems.push(
                 self.doc
                     .problem_at(&self.path(&[]), format!("{prefix}: has no name")),

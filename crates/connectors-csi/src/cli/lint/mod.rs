@@ -59,6 +59,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Every problem of the files `(path, text)`, each file's in file order.
+/// The `name` a configuration or param declares, if it is a non-empty string.
+fn declared_name(json: &Json) -> Option<&str> {
+    json.get("name")
+        .and_then(Json::as_str)
+        .filter(|n| !n.is_empty())
+}
+
 pub fn lint(sources: &[(PathBuf, String)]) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut indexes = Vec::new();

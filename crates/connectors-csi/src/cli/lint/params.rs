@@ -8,7 +8,7 @@ use connectors_csi::render::FileOrigin;
 use serde_json::Value as Json;
 
 use super::positions::{Path, Step};
-use super::{Document, Problem};
+use super::{declared_name, Document, Problem};
 
 /// The checks of one param declaration.
 pub struct ParamCheck<'a> {
@@ -28,12 +28,7 @@ impl ParamCheck<'_> {
     /// The name the param declares (even if the rest of it is wrong),
     /// unless it has none or repeats one.
     pub fn run(&self, declared: &BTreeSet<String>, problems: &mut Vec<Problem>) -> Option<String> {
-        let Some(name) = self
-            .json
-            .get("name")
-            .and_then(Json::as_str)
-            .filter(|n| !n.is_empty())
-        else {
+        let Some(name) = declared_name(self.json) else {
             problems.push(
                 self.doc
                     .problem_at_value(&self.path, format!("{}: a param has no name", self.origin)),
