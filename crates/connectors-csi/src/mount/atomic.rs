@@ -56,6 +56,13 @@ pub(crate) fn write_generation(target: &Path, plan: &FilePlan) -> io::Result<Str
     Ok(generation)
 }
 
+/// What an update interrupted after its swap left to do: the generations
+/// other than the current one are removed.
+pub(crate) fn remove_old_generations(target: &Path) -> io::Result<()> {
+    let current = current_generation(target)?;
+    remove_generations_except(target, current.as_deref())
+}
+
 /// The generation `..data` points at, if any.
 pub(crate) fn current_generation(target: &Path) -> io::Result<Option<String>> {
     match fs::read_link(target.join(DATA_LINK)) {

@@ -199,10 +199,9 @@ impl VolumeDirs {
         self.check_nesting(target, &table)?;
         if let Some(entry) = table.iter().rev().find(|e| e.mount_point == target) {
             if entry.source == mount_source(volume_id) || entry.source == SOURCE_PREFIX {
-                let generation = atomic::current_generation(target).ok().flatten();
                 return Ok(Found::Ours {
                     read_only: entry.is_read_only(),
-                    generation,
+                    generation: self.generation(target),
                 });
             }
             if is_own_source(&entry.source) {
@@ -322,6 +321,21 @@ impl VolumeDirs {
         atomic::holds(target, plan).unwrap_or(false)
     }
 
+    /// The generation `..data` points at (none, or unreadable: `None`).
+    pub fn generation(&self, target: &Path) -> Option<String> {
+        atomic::current_generation(target).ok().flatten()
+    }
+
+    /// A tmpfs a crash left writable with the right files: older
+    /// generations removed, then read-only again.
+    pub fn finish_update(&self, target: &Path) -> Result<(), MountError> {
+        atomic::remove_old_generations(target).map_err(|source| MountError::Write {
+            path: target.to_owned(),
+            source,
+        })?;
+        self.seal(target)
+    }
+
     /// Read-only again (after a crash left the tmpfs writable).
     pub fn seal(&self, target: &Path) -> Result<(), MountError> {
         self.mounter
@@ -398,175 +412,4 @@ pub(crate) fn not_root(err: &io::Error) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    use super::atomic::tests::plan;
-
-    fn dirs(root: &Path) -> (VolumeDirs, Arc<RecordingMounter>) {
-        let mounter = Arc::new(RecordingMounter::default());
-        (VolumeDirs::new(mounter.clone(), 1 << 20, root), mounter)
-    }
-
-    /// A temporary kubelet root and a canonical target below it.
-    fn root_and_target(below: &str) -> (tempfile::TempDir, PathBuf) {
-        let tmp = tempfile::tempdir().unwrap();
-        let target = std::fs::canonicalize(tmp.path()).unwrap().join(below);
-        (tmp, target)
-    }
-
-    #[test]
-    fn create_mounts_writes_and_seals_read_only() {
-        let (tmp, target) = root_and_target("target");
-        let (dirs, mounter) = dirs(tmp.path());
-        dirs.create(
-            &target,
-            "vol",
-            &plan(&[("a", "1")]),
-            &MountOptions::default(),
-        )
-        .unwrap();
-        assert_eq!(std::fs::read_to_string(target.join("a")).unwrap(), "1");
-        assert_eq!(
-            mounter.calls(),
-            vec![
-                format!("mount {}", target.display()),
-                format!("remount-ro {}", target.display()),
-            ]
-        );
-        assert_eq!(mounter.read_only(&target), Some(true));
-    }
-
-    #[test]
-    fn update_remounts_writable_then_read_only() {
-        let (tmp, target) = root_and_target("target");
-        let (dirs, mounter) = dirs(tmp.path());
-        dirs.create(
-            &target,
-            "vol",
-            &plan(&[("a", "1")]),
-            &MountOptions::default(),
-        )
-        .unwrap();
-        dirs.update(&target, &plan(&[("a", "2")])).unwrap();
-        assert_eq!(std::fs::read_to_string(target.join("a")).unwrap(), "2");
-        let calls = mounter.calls();
-        assert_eq!(
-            calls[2..],
-            [
-                format!("remount-rw {}", target.display()),
-                format!("remount-ro {}", target.display()),
-            ]
-        );
-    }
-
-    #[test]
-    fn a_failed_mount_leaves_no_target_behind() {
-        let (tmp, target) = root_and_target("target");
-        let (dirs, mounter) = dirs(tmp.path());
-        mounter.fail_next_mount();
-        assert!(matches!(
-            dirs.create(
-                &target,
-                "vol",
-                &plan(&[("a", "1")]),
-                &MountOptions::default()
-            ),
-            Err(MountError::Mount { .. })
-        ));
-        assert!(!target.exists());
-    }
-
-    #[test]
-    fn remove_unmounts_and_is_fine_when_the_target_is_gone() {
-        let (tmp, target) = root_and_target("target");
-        let (dirs, mounter) = dirs(tmp.path());
-        dirs.create(
-            &target,
-            "vol",
-            &plan(&[("a", "1")]),
-            &MountOptions::default(),
-        )
-        .unwrap();
-        dirs.remove(&target, "vol").unwrap();
-        assert!(!target.exists());
-        assert_eq!(mounter.read_only(&target), None);
-        dirs.remove(&target, "vol").unwrap();
-    }
-
-    #[test]
-    fn a_real_tmpfs_volume_is_created_updated_and_removed() {
-        let (tmp, target) = root_and_target("pod/vol");
-        let dirs = VolumeDirs::new(Arc::new(SystemMounter), 1 << 20, tmp.path());
-        let first = match dirs.create(
-            &target,
-            "vol",
-            &plan(&[("a", "1"), ("b", "2")]),
-            &MountOptions::default(),
-        ) {
-            Ok(generation) => generation,
-            Err(MountError::Mount { source, .. }) if not_root(&source) => return,
-            Err(err) => panic!("{err}"),
-        };
-        let entry = tmpfs::find_mount(&target).unwrap().unwrap();
-        assert!(entry.is_read_only());
-        let second = dirs.update(&target, &plan(&[("a", "3")])).unwrap();
-        assert_ne!(first, second);
-        assert!(tmpfs::find_mount(&target).unwrap().unwrap().is_read_only());
-        assert_eq!(std::fs::read_to_string(target.join("a")).unwrap(), "3");
-        assert!(!target.join("b").exists());
-        assert!(!target.join(&first).exists());
-        dirs.remove(&target, "vol").unwrap();
-        assert!(!target.exists());
-        assert!(tmpfs::find_mount(&target).unwrap().is_none());
-    }
-
-    #[test]
-    fn files_larger_than_the_tmpfs_fail_and_leave_nothing_mounted() {
-        let (tmp, target) = root_and_target("vol");
-        let dirs = VolumeDirs::new(Arc::new(SystemMounter), 64 * 1024, tmp.path());
-        let big = "x".repeat(256 * 1024);
-        match dirs.create(
-            &target,
-            "vol",
-            &plan(&[("big", &big)]),
-            &MountOptions::default(),
-        ) {
-            Err(MountError::Write { source, .. }) => {
-                assert_eq!(source.raw_os_error(), Some(28), "ENOSPC expected: {source}");
-            }
-            Err(MountError::Mount { source, .. }) if not_root(&source) => return,
-            other => panic!("expected a write failure, got {other:?}"),
-        }
-        assert!(!target.exists());
-        assert!(tmpfs::find_mount(&target).unwrap().is_none());
-    }
-
-    #[test]
-    fn a_failed_update_on_a_real_tmpfs_keeps_the_old_files_read_only() {
-        let (tmp, target) = root_and_target("vol");
-        let dirs = VolumeDirs::new(Arc::new(SystemMounter), 64 * 1024, tmp.path());
-        match dirs.create(
-            &target,
-            "vol",
-            &plan(&[("a", "old")]),
-            &MountOptions::default(),
-        ) {
-            Ok(_) => {}
-            Err(MountError::Mount { source, .. }) if not_root(&source) => return,
-            Err(err) => panic!("{err}"),
-        }
-        let big = "x".repeat(256 * 1024);
-        assert!(matches!(
-            dirs.update(&target, &plan(&[("a", &big)])),
-            Err(MountError::Write { .. })
-        ));
-        assert_eq!(std::fs::read_to_string(target.join("a")).unwrap(), "old");
-        assert!(tmpfs::find_mount(&target).unwrap().unwrap().is_read_only());
-        // The failed generation does not hold on to the room the next needs.
-        let fits = "y".repeat(40 * 1024);
-        dirs.update(&target, &plan(&[("a", &fits)])).unwrap();
-        assert_eq!(std::fs::read_to_string(target.join("a")).unwrap(), fits);
-        dirs.remove(&target, "vol").unwrap();
-    }
-}
+mod tests;

@@ -139,7 +139,10 @@ enum Write {
     /// A new tmpfs.
     Create,
     /// Swap the files of the mounted tmpfs, unless they are the same.
-    Update,
+    /// `sealed`: whether the tmpfs is known read-only; a crash mid-update
+    /// can leave it writable with the right files, which then only need
+    /// sealing.
+    Update { sealed: bool },
 }
 
 /// Everything a render needs, owned, so it can run on a blocking thread.
@@ -241,9 +244,8 @@ impl Publisher {
                 // A crash mid-update: the files may be a mix; only a write
                 // that succeeds makes the volume whole again.
                 let kubelet = self.kubelet_token(request)?;
-                let written = self
-                    .write_files(request, &target, Write::Update, kubelet)
-                    .await;
+                let update = Write::Update { sealed: read_only };
+                let written = self.write_files(request, &target, update, kubelet).await;
                 if written.is_err() {
                     let _ = self.parts.volumes.seal(&target);
                 }
@@ -326,7 +328,7 @@ impl Publisher {
             mount_options: MountOptions::default(),
         };
         let refreshed = self
-            .write_files(&request, target, Write::Update, kubelet)
+            .write_files(&request, target, Write::Update { sealed: true }, kubelet)
             .await;
         if let Err(err) = &refreshed {
             self.parts.metrics.render_failed(Operation::Refresh);
@@ -367,7 +369,12 @@ impl Publisher {
         let written = match self.kubelet_token(request) {
             Ok(kubelet) => {
                 let written = self
-                    .write_files(request, target, Write::Update, kubelet.clone())
+                    .write_files(
+                        request,
+                        target,
+                        Write::Update { sealed: true },
+                        kubelet.clone(),
+                    )
                     .await;
                 if let (Err(_), Some(token)) = (&written, kubelet) {
                     // Still the freshest token for a later re-render.
@@ -436,13 +443,20 @@ impl Publisher {
             let plan = input.plan(&renderer, &ca_cert)?;
             let mut state = state;
             let outcome = match write {
-                Write::Update if volumes.holds(&at, &plan) => {
-                    if same_context {
+                Write::Update { sealed } if volumes.holds(&at, &plan) => {
+                    if !sealed {
+                        volumes.finish_update(&at)?;
+                    }
+                    // After a crash between the swap and the record, the
+                    // record names the generation before.
+                    let mounted = volumes.generation(&at);
+                    if same_context && mounted.as_deref() == Some(state.generation.as_str()) {
                         return Ok((PublishOutcome::Unchanged, state));
                     }
+                    state.generation = mounted.unwrap_or_default();
                     PublishOutcome::Unchanged
                 }
-                Write::Update => {
+                Write::Update { .. } => {
                     state.generation = volumes.update(&at, &plan)?;
                     PublishOutcome::Updated
                 }

@@ -13,6 +13,7 @@ pub mod install;
 pub mod logs;
 pub mod mounts;
 pub mod node;
+pub mod permissions;
 pub mod process;
 pub mod tools;
 
