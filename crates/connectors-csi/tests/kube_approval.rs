@@ -175,3 +175,47 @@ async fn a_rejected_request_mounts_only_an_error_file() {
     assert!(!text.contains(TOKEN));
     cluster.stop().await;
 }
+
+#[tokio::test]
+async fn a_request_final_without_the_grant_mounts_only_an_error_file() {
+    if !needs_root() {
+        return;
+    }
+    let cluster = Cluster::start(APPROVAL_ON).await;
+    cluster.publish("build-1").await.unwrap_err();
+    let (request, _) = the_access_request(&cluster);
+    let name = request["metadata"]["name"].as_str().unwrap();
+
+    // Final (`Ready=False`) for a reason other than a rejection.
+    cluster.server.set_access_request_conditions(
+        "team-a",
+        name,
+        json!([{"type": "Ready", "status": "False", "reason": "Expired"}]),
+    );
+    cluster.publish("build-1").await.unwrap();
+
+    assert_eq!(visible_files(&cluster, "build-1"), [".error.json"]);
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_the_controller_is_still_deciding_keeps_the_pod_waiting() {
+    if !needs_root() {
+        return;
+    }
+    let cluster = Cluster::start(APPROVAL_ON).await;
+    cluster.publish("build-1").await.unwrap_err();
+    let (request, _) = the_access_request(&cluster);
+    let name = request["metadata"]["name"].as_str().unwrap();
+
+    cluster.server.set_access_request_conditions(
+        "team-a",
+        name,
+        json!([{"type": "Ready", "status": "Unknown", "reason": "Checking"}]),
+    );
+    let status = cluster.publish("build-1").await.unwrap_err();
+
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert!(!cluster.is_mounted("build-1"));
+    cluster.stop().await;
+}

@@ -26,7 +26,8 @@ const CONTEXT_NAMESPACE_LABEL: &str = "connectors.cpaas.io/contextObjectNamespac
 pub(super) enum RequestState {
     /// `Ready=True`: the controller granted the pod its Role.
     Approved,
-    /// A condition `False` with reason `Rejected`.
+    /// A condition `False` with reason `Rejected`, or `Ready=False`: the
+    /// request is final and the permission was not granted.
     Rejected,
     /// Anything else: waiting for a decision.
     Pending,
@@ -224,9 +225,10 @@ fn state_of(request: &Json) -> RequestState {
         .as_array()
         .cloned()
         .unwrap_or_default();
-    let rejected = conditions
-        .iter()
-        .any(|c| c["status"] == "False" && c["reason"] == "Rejected");
+    // Ready is Unknown while the controller decides; False is its last word.
+    let rejected = conditions.iter().any(|c| {
+        c["status"] == "False" && (c["reason"] == "Rejected" || c["type"] == "Ready")
+    });
     let ready = conditions
         .iter()
         .any(|c| c["type"] == "Ready" && c["status"] == "True");
@@ -303,6 +305,13 @@ mod tests {
                 {"type": "AccessCheckReady", "status": "False", "reason": "Rejected"},
                 {"type": "Ready", "status": "False", "reason": "Rejected"}
             ]))),
+            RequestState::Rejected
+        );
+        // Final without the permission, for a reason other than rejection.
+        assert_eq!(
+            state_of(&with(
+                json!([{"type": "Ready", "status": "False", "reason": "Expired"}])
+            )),
             RequestState::Rejected
         );
     }

@@ -43,7 +43,7 @@ pub struct MountOptions {
     labels: Vec<(Label, String)>,
 }
 
-/// A mount flag the volume cannot take (→ InvalidArgument).
+/// A mount flag the volume cannot take.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("volume_capability.mount.mount_flags: {flag:?} {problem}")]
 pub struct MountFlagError {
