@@ -71,8 +71,8 @@ impl Refresher {
         let context = &volume.volume_context;
         let span = tracing::info_span!(
             "refresh",
-            pod = context.get(attr::POD_NAME).map_or("", String::as_str),
-            namespace = context.get(attr::POD_NAMESPACE).map_or("", String::as_str),
+            pod = %context.get(attr::POD_NAME).map_or("", String::as_str),
+            namespace = %context.get(attr::POD_NAMESPACE).map_or("", String::as_str),
             volume_id = %volume.volume_id,
         );
         let started = std::time::Instant::now();

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tonic::{Request, Response, Status};
-use tracing::field::Empty;
+use tracing::field::{display, Empty};
 use tracing::{Instrument, Span};
 
 use super::proto::node_server::Node;
@@ -45,7 +45,7 @@ impl NodeService {
             Err(err) => code_name(code_of(err)),
         };
         if result.is_err() {
-            Span::current().record("code", label);
+            Span::current().record("code", display(label));
         }
         self.publisher
             .metrics()
@@ -119,13 +119,13 @@ impl NodeService {
     }
 }
 
-/// Puts the pod on a call's span, when known.
+/// Puts the pod on a call's span, when known (displayed: unquoted in text).
 fn name_pod(span: &Span, pod: Option<&str>, namespace: Option<&str>) {
     if let Some(pod) = pod {
-        span.record("pod", pod);
+        span.record("pod", display(pod));
     }
     if let Some(namespace) = namespace {
-        span.record("namespace", namespace);
+        span.record("namespace", display(namespace));
     }
 }
 
