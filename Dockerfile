@@ -23,9 +23,11 @@ RUN for crate in gotemplate sprig go-conformance connectors-csi; do \
 
 # The project's own code. COPY keeps the files' old timestamps, older than
 # the placeholders': touch them so cargo rebuilds the workspace crates.
+# REVISION becomes the commit label of connectors_csi_build_info.
 COPY crates crates
+ARG REVISION=unknown
 RUN find crates -name '*.rs' -exec touch {} + \
- && cargo build --release --locked -p connectors-csi \
+ && CONNECTORS_CSI_COMMIT="${REVISION}" cargo build --release --locked -p connectors-csi \
  && strip target/release/connectors-csi
 
 # distroless/cc: glibc and libgcc, which the binary links, and nothing else

@@ -1,17 +1,19 @@
 //! Cluster mode's wiring: a client for the API server, configured the usual
-//! way, and the catalog, access check, token source and Events recorder
-//! built on it.
+//! way and counted by the metrics, and the catalog, access check, token
+//! source and Events recorder built on it.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use kube::client::ClientBuilder;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
 use crate::access::{DecisionCacheConfig, SubjectAccessReviewAccess};
 use crate::catalog::kube::KubeCatalog;
 use crate::events::EventRecorder;
+use crate::telemetry::{ApiCallLayer, Metrics};
 use crate::tokens::TokenRequester;
 
 /// Why no API client could be built.
@@ -30,8 +32,12 @@ pub enum ConnectError {
 }
 
 /// A client from `kubeconfig` when given, otherwise from
-/// `KUBECONFIG`/`~/.kube/config` or the in-cluster service account.
-pub async fn connect(kubeconfig: Option<&Path>) -> Result<Client, ConnectError> {
+/// `KUBECONFIG`/`~/.kube/config` or the in-cluster service account; every
+/// request it sends is counted in `metrics`.
+pub async fn connect(
+    kubeconfig: Option<&Path>,
+    metrics: &Arc<Metrics>,
+) -> Result<Client, ConnectError> {
     let config = match kubeconfig {
         Some(path) => {
             let kubeconfig_error = |source| ConnectError::Kubeconfig {
@@ -45,7 +51,10 @@ pub async fn connect(kubeconfig: Option<&Path>) -> Result<Client, ConnectError> 
         }
         None => Config::infer().await.map_err(ConnectError::Infer)?,
     };
-    Client::try_from(config).map_err(ConnectError::Client)
+    let builder = ClientBuilder::try_from(config).map_err(ConnectError::Client)?;
+    Ok(builder
+        .with_layer(&ApiCallLayer::new(metrics.clone()))
+        .build())
 }
 
 /// What cluster mode needs besides the client.
@@ -72,7 +81,12 @@ pub struct ClusterParts {
 
 impl ClusterParts {
     /// The catalog's watchers start now, on the current tokio runtime.
-    pub fn build(client: Client, settings: &ClusterSettings) -> ClusterParts {
+    /// Reviews and token requests are counted in `metrics`.
+    pub fn build(
+        client: Client,
+        settings: &ClusterSettings,
+        metrics: &Arc<Metrics>,
+    ) -> ClusterParts {
         let timeout = settings.request_timeout;
         let catalog = Arc::new(KubeCatalog::start(
             client.clone(),
@@ -82,11 +96,12 @@ impl ClusterParts {
         let events = Arc::new(EventRecorder::new(client.clone()));
         let access = SubjectAccessReviewAccess::new(client.clone(), settings.decisions, timeout)
             .with_flags(catalog.clone())
-            .with_events(events.clone());
+            .with_events(events.clone())
+            .with_metrics(metrics.clone());
         ClusterParts {
             catalog,
             access: Arc::new(access),
-            tokens: Arc::new(TokenRequester::new(client, timeout)),
+            tokens: Arc::new(TokenRequester::new(client, timeout).with_metrics(metrics.clone())),
             events,
         }
     }

@@ -6,12 +6,14 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use tracing::Instrument;
+
 use crate::catalog::{CatalogChange, ChangeFeed};
 use crate::mount::VolumeState;
 use crate::publish::{Publisher, Refreshed};
 use crate::telemetry::Operation;
 use crate::tokens::TokenOrigin;
-use crate::volume::VolumeRequest;
+use crate::volume::{attr, VolumeRequest};
 
 /// Share of a token's lifetime after which the volume is rendered again.
 const REFRESH_AT: f64 = 0.8;
@@ -63,10 +65,19 @@ impl Refresher {
         }
     }
 
+    /// One volume, in a span naming its pod, namespace and volume id, so
+    /// every line the publisher logs for it carries them.
     async fn refresh(&self, volume: &VolumeState) {
+        let context = &volume.volume_context;
+        let span = tracing::info_span!(
+            "refresh",
+            pod = %context.get(attr::POD_NAME).map_or("", String::as_str),
+            namespace = %context.get(attr::POD_NAMESPACE).map_or("", String::as_str),
+            volume_id = %volume.volume_id,
+        );
         let started = std::time::Instant::now();
         // The publisher has logged and counted a failure; the old files stay.
-        let outcome = match self.publisher.refresh(volume).await {
+        let outcome = match self.publisher.refresh(volume).instrument(span).await {
             Ok(Refreshed::Rendered) => "ok",
             Ok(Refreshed::AwaitingKubelet) => "skipped",
             Err(_) => "failed",

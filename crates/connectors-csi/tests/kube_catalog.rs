@@ -416,7 +416,9 @@ async fn the_cluster_parts_work_through_a_kubeconfig_file() {
 
 #[tokio::test]
 async fn a_missing_kubeconfig_file_is_named_in_the_error() {
-    let Err(err) = connect(Some(std::path::Path::new("/nonexistent/kubeconfig"))).await else {
+    let metrics = std::sync::Arc::new(connectors_csi::telemetry::Metrics::new());
+    let missing = std::path::Path::new("/nonexistent/kubeconfig");
+    let Err(err) = connect(Some(missing), &metrics).await else {
         panic!("a client from a missing file");
     };
 

@@ -19,6 +19,7 @@ use super::{Access, AccessError, AccessOutcome, Rejection};
 use crate::apiserver::answer_within;
 use crate::events::{NoEvents, PodEvent, PodEventReason, PodEvents};
 use crate::model::API_GROUP;
+use crate::telemetry::{Metrics, ReviewResult};
 use crate::volume::{ConnectorRef, PodInfo};
 
 /// The resource the checks are about.
@@ -33,6 +34,7 @@ pub struct SubjectAccessReviewAccess {
     events: Arc<dyn PodEvents>,
     approvals: Approvals,
     request_timeout: Duration,
+    metrics: Arc<Metrics>,
 }
 
 impl SubjectAccessReviewAccess {
@@ -51,6 +53,7 @@ impl SubjectAccessReviewAccess {
             flags: Arc::new(FlagsOff),
             events: Arc::new(NoEvents),
             request_timeout,
+            metrics: Arc::new(Metrics::new()),
         }
     }
 
@@ -62,6 +65,12 @@ impl SubjectAccessReviewAccess {
     /// Denials become Events on the pod.
     pub fn with_events(mut self, events: Arc<dyn PodEvents>) -> SubjectAccessReviewAccess {
         self.events = events;
+        self
+    }
+
+    /// Reviews sent are counted and timed there.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> SubjectAccessReviewAccess {
+        self.metrics = metrics;
         self
     }
 
@@ -200,12 +209,22 @@ impl SubjectAccessReviewAccess {
         permission: &Permission,
     ) -> Result<Decision, AccessError> {
         let review = review_for(pod, connector, permission);
+        let started = Instant::now();
         let answer = answer_within(
             self.request_timeout,
             self.reviews.create(&PostParams::default(), &review),
         )
-        .await
-        .map_err(|err| AccessError::Unavailable {
+        .await;
+        let outcome = match &answer {
+            Ok(answer) if answer.status.as_ref().is_some_and(|s| s.allowed) => {
+                ReviewResult::Allowed
+            }
+            Ok(_) => ReviewResult::Denied,
+            Err(_) => ReviewResult::Error,
+        };
+        self.metrics
+            .observe_access_review(outcome, started.elapsed());
+        let answer = answer.map_err(|err| AccessError::Unavailable {
             connector: connector.clone(),
             reason: err.to_string(),
         })?;

@@ -110,7 +110,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 async fn serve(args: Args) -> anyhow::Result<()> {
     let socket = socket_path(&args.endpoint)?;
     let metrics = Arc::new(Metrics::new());
-    let (catalog, access, tokens) = sources(&args).await?;
+    let (catalog, access, tokens) = sources(&args, &metrics).await?;
     let changes = catalog.subscribe();
     let ca_cert = match &args.ca_cert {
         Some(path) => std::fs::read_to_string(path)
@@ -189,7 +189,7 @@ async fn serve_until_stopped(
 type Sources = (Arc<dyn Catalog>, Arc<dyn Access>, Tokens);
 
 /// Files when `--manifests` is given, else the API server.
-async fn sources(args: &Args) -> anyhow::Result<Sources> {
+async fn sources(args: &Args, metrics: &Arc<Metrics>) -> anyhow::Result<Sources> {
     if !args.manifests.is_empty() {
         if args.token_source == TokenSourceMode::Request {
             anyhow::bail!(
@@ -207,7 +207,7 @@ async fn sources(args: &Args) -> anyhow::Result<Sources> {
         };
         return Ok((Arc::new(catalog), Arc::new(AllowAll), tokens));
     }
-    let client = cluster::connect(args.kubeconfig.as_deref()).await?;
+    let client = cluster::connect(args.kubeconfig.as_deref(), metrics).await?;
     let parts = ClusterParts::build(
         client,
         &ClusterSettings {
@@ -215,6 +215,7 @@ async fn sources(args: &Args) -> anyhow::Result<Sources> {
             decisions: DecisionCacheConfig::default(),
             request_timeout: REQUEST_TIMEOUT,
         },
+        metrics,
     );
     let audience = args.token_audience.clone();
     let tokens = match args.token_source {

@@ -1,12 +1,16 @@
 //! CSI Node: NodePublishVolume and NodeUnpublishVolume carry the work; the
 //! rest describes the node. Each handler checks the CSI fields, calls the
-//! [`Publisher`] once, counts the call and maps the error.
+//! [`Publisher`] once, counts the call and maps the error, inside a span
+//! naming the pod, its namespace and the volume (and, once it failed, the
+//! gRPC code), so every line logged during the call carries them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use tonic::{Request, Response, Status};
+use tracing::field::{display, Empty};
+use tracing::{Instrument, Span};
 
 use super::proto::node_server::Node;
 use super::proto::volume_capability::AccessType;
@@ -22,6 +26,7 @@ use super::status::{code_name, code_of};
 use crate::mount::MountOptions;
 use crate::publish::{PublishError, PublishOutcome, PublishRequest, Publisher};
 use crate::telemetry::Operation;
+use crate::volume::attr;
 
 pub(crate) struct NodeService {
     node_id: String,
@@ -33,14 +38,94 @@ impl NodeService {
         NodeService { node_id, publisher }
     }
 
+    /// Counts the call; a failure's code also goes on the call's span.
     fn observe(&self, operation: Operation, result: Result<(), &PublishError>, started: Instant) {
         let label = match result {
             Ok(()) => "ok",
             Err(err) => code_name(code_of(err)),
         };
+        if result.is_err() {
+            Span::current().record("code", display(label));
+        }
         self.publisher
             .metrics()
             .observe(operation, label, started.elapsed());
+    }
+
+    async fn publish(
+        &self,
+        request: NodePublishVolumeRequest,
+    ) -> Result<Response<NodePublishVolumeResponse>, Status> {
+        let started = Instant::now();
+        let result = match publish_request(request) {
+            Ok(request) => self.publisher.publish(&request).await,
+            Err(err) => Err(err),
+        };
+        match result {
+            Ok(outcome) => {
+                let operation = match outcome {
+                    PublishOutcome::Mounted => Operation::Publish,
+                    PublishOutcome::Updated
+                    | PublishOutcome::Unchanged
+                    | PublishOutcome::KeptPrevious => Operation::Republish,
+                };
+                self.observe(operation, Ok(()), started);
+                Ok(Response::new(NodePublishVolumeResponse {}))
+            }
+            Err(err) => {
+                self.observe(Operation::Publish, Err(&err), started);
+                tracing::warn!(error = %err, "publish failed");
+                Err(err.into())
+            }
+        }
+    }
+
+    async fn unpublish(
+        &self,
+        request: NodeUnpublishVolumeRequest,
+    ) -> Result<Response<NodeUnpublishVolumeResponse>, Status> {
+        let started = Instant::now();
+        let result = match check_ids(&request.volume_id, &request.target_path) {
+            Ok(()) => {
+                let target = PathBuf::from(&request.target_path);
+                self.publisher.unpublish(&request.volume_id, &target).await
+            }
+            Err(err) => Err(err),
+        };
+        self.observe(Operation::Unpublish, result.as_ref().map(|_| ()), started);
+        match result {
+            Ok(()) => Ok(Response::new(NodeUnpublishVolumeResponse {})),
+            Err(err) => {
+                tracing::warn!(error = %err, "unpublish failed");
+                Err(err.into())
+            }
+        }
+    }
+
+    /// Kubelet names the pod only when publishing: an unpublish finds it in
+    /// the volume's record, if there is one.
+    fn recorded_pod(&self, volume_id: &str, target_path: &str) -> Option<(String, String)> {
+        let target = Path::new(target_path);
+        let record = self
+            .publisher
+            .volumes()
+            .into_iter()
+            .find(|v| v.volume_id == volume_id && v.target_path == target)?;
+        let context = record.volume_context;
+        Some((
+            context.get(attr::POD_NAME)?.clone(),
+            context.get(attr::POD_NAMESPACE)?.clone(),
+        ))
+    }
+}
+
+/// Puts the pod on a call's span, when known (displayed: unquoted in text).
+fn name_pod(span: &Span, pod: Option<&str>, namespace: Option<&str>) {
+    if let Some(pod) = pod {
+        span.record("pod", display(pod));
+    }
+    if let Some(namespace) = namespace {
+        span.record("namespace", display(namespace));
     }
 }
 
@@ -109,51 +194,42 @@ impl Node for NodeService {
         &self,
         request: Request<NodePublishVolumeRequest>,
     ) -> Result<Response<NodePublishVolumeResponse>, Status> {
-        let started = Instant::now();
-        let result = match publish_request(request.into_inner()) {
-            Ok(request) => self.publisher.publish(&request).await,
-            Err(err) => Err(err),
-        };
-        match result {
-            Ok(outcome) => {
-                let operation = match outcome {
-                    PublishOutcome::Mounted => Operation::Publish,
-                    PublishOutcome::Updated
-                    | PublishOutcome::Unchanged
-                    | PublishOutcome::KeptPrevious => Operation::Republish,
-                };
-                self.observe(operation, Ok(()), started);
-                Ok(Response::new(NodePublishVolumeResponse {}))
-            }
-            Err(err) => {
-                self.observe(Operation::Publish, Err(&err), started);
-                tracing::warn!(error = %err, "publish failed");
-                Err(err.into())
-            }
-        }
+        let request = request.into_inner();
+        let span = tracing::info_span!(
+            "publish",
+            pod = Empty,
+            namespace = Empty,
+            volume_id = %request.volume_id,
+            code = Empty
+        );
+        let context = &request.volume_context;
+        name_pod(
+            &span,
+            context.get(attr::POD_NAME).map(String::as_str),
+            context.get(attr::POD_NAMESPACE).map(String::as_str),
+        );
+        self.publish(request).instrument(span).await
     }
 
     async fn node_unpublish_volume(
         &self,
         request: Request<NodeUnpublishVolumeRequest>,
     ) -> Result<Response<NodeUnpublishVolumeResponse>, Status> {
-        let started = Instant::now();
         let request = request.into_inner();
-        let result = match check_ids(&request.volume_id, &request.target_path) {
-            Ok(()) => {
-                let target = PathBuf::from(&request.target_path);
-                self.publisher.unpublish(&request.volume_id, &target).await
-            }
-            Err(err) => Err(err),
-        };
-        self.observe(Operation::Unpublish, result.as_ref().map(|_| ()), started);
-        match result {
-            Ok(()) => Ok(Response::new(NodeUnpublishVolumeResponse {})),
-            Err(err) => {
-                tracing::warn!(error = %err, "unpublish failed");
-                Err(err.into())
-            }
-        }
+        let span = tracing::info_span!(
+            "unpublish",
+            pod = Empty,
+            namespace = Empty,
+            volume_id = %request.volume_id,
+            code = Empty
+        );
+        let pod = self.recorded_pod(&request.volume_id, &request.target_path);
+        name_pod(
+            &span,
+            pod.as_ref().map(|(name, _)| name.as_str()),
+            pod.as_ref().map(|(_, namespace)| namespace.as_str()),
+        );
+        self.unpublish(request).instrument(span).await
     }
 
     /// No STAGE_UNSTAGE, stats or expansion: an ephemeral file volume has none.

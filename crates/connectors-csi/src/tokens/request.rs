@@ -5,7 +5,8 @@
 //! invalidate it as soon as the pod is deleted, so a copied file dies with
 //! its pod.
 
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use k8s_openapi::api::authentication::v1::{BoundObjectReference, TokenRequest, TokenRequestSpec};
@@ -15,12 +16,14 @@ use kube::{Api, Client};
 
 use super::{Token, TokenError, TokenSource};
 use crate::apiserver::{answer_within, CallError};
+use crate::telemetry::{Metrics, TokenResult};
 use crate::volume::PodInfo;
 
 /// Asks the API server for a pod-bound token.
 pub struct TokenRequester {
     client: Client,
     request_timeout: Duration,
+    metrics: Arc<Metrics>,
 }
 
 impl TokenRequester {
@@ -29,24 +32,21 @@ impl TokenRequester {
         TokenRequester {
             client,
             request_timeout,
+            metrics: Arc::new(Metrics::new()),
         }
     }
-}
 
-#[async_trait]
-impl TokenSource for TokenRequester {
-    async fn token(
-        &self,
-        pod: &PodInfo,
-        audience: &str,
-        lifetime: Duration,
-    ) -> Result<Token, TokenError> {
-        check_pod_identity(pod)?;
+    /// TokenRequests are counted and timed there.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> TokenRequester {
+        self.metrics = metrics;
+        self
+    }
+
+    async fn request(&self, pod: &PodInfo, asked: &TokenRequest) -> Result<Token, TokenError> {
         let accounts: Api<ServiceAccount> = Api::namespaced(self.client.clone(), &pod.namespace);
-        let asked = token_request_for(pod, audience, lifetime);
         let issued = answer_within(
             self.request_timeout,
-            accounts.create_token_request(&pod.service_account, &PostParams::default(), &asked),
+            accounts.create_token_request(&pod.service_account, &PostParams::default(), asked),
         )
         .await
         .map_err(classify)?;
@@ -59,17 +59,43 @@ impl TokenSource for TokenRequester {
             });
         }
         let expires_at = SystemTime::from(status.expiration_timestamp.0);
+        Ok(Token::new(status.token, Some(expires_at)))
+    }
+}
+
+#[async_trait]
+impl TokenSource for TokenRequester {
+    async fn token(
+        &self,
+        pod: &PodInfo,
+        audience: &str,
+        lifetime: Duration,
+    ) -> Result<Token, TokenError> {
+        check_pod_identity(pod)?;
+        let started = Instant::now();
+        let issued = self
+            .request(pod, &token_request_for(pod, audience, lifetime))
+            .await;
+        let outcome = match &issued {
+            Ok(_) => TokenResult::Issued,
+            Err(TokenError::Refused { .. }) => TokenResult::Refused,
+            Err(_) => TokenResult::Error,
+        };
+        self.metrics
+            .observe_token_request(outcome, started.elapsed());
+        let token = issued?;
         tracing::debug!(
             pod.namespace = %pod.namespace,
             pod.name = %pod.name,
             service_account = %pod.service_account,
-            expires_in_s = expires_at
-                .duration_since(SystemTime::now())
+            expires_in_s = token
+                .expires_at
+                .and_then(|at| at.duration_since(SystemTime::now()).ok())
                 .map(|left| left.as_secs())
                 .unwrap_or_default(),
             "issued a pod-bound service-account token"
         );
-        Ok(Token::new(status.token, Some(expires_at)))
+        Ok(token)
     }
 }
 

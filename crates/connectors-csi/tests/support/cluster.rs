@@ -1,10 +1,12 @@
 //! Cluster mode against the fake API server: the objects the tests use and
 //! the driver's cluster parts wired through a kubeconfig, as in a cluster.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use connectors_csi::access::DecisionCacheConfig;
 use connectors_csi::cluster::{connect, ClusterParts, ClusterSettings};
+use connectors_csi::telemetry::Metrics;
 use serde_json::{json, Value as Json};
 
 use super::apiserver::FakeApiServer;
@@ -51,6 +53,9 @@ pub fn settings() -> ClusterSettings {
 
 /// The driver's cluster parts, connected through the fake's kubeconfig file.
 pub async fn parts(server: &FakeApiServer, settings: &ClusterSettings) -> ClusterParts {
-    let client = connect(Some(server.kubeconfig_path())).await.unwrap();
-    ClusterParts::build(client, settings)
+    let metrics = Arc::new(Metrics::new());
+    let client = connect(Some(server.kubeconfig_path()), &metrics)
+        .await
+        .unwrap();
+    ClusterParts::build(client, settings, &metrics)
 }

@@ -1,5 +1,6 @@
 //! Everything the code under test logs, at every level, kept for inspection
-//! (to show that no token reaches a log line).
+//! (to show that no token reaches a log line), and the driver's JSON log
+//! lines parsed.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -41,4 +42,16 @@ impl CapturedLogs {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
     }
+}
+
+/// The driver's `--log-format json` output, one object per line; a line
+/// that is not a JSON object fails the test, naming it.
+pub fn json_lines(text: &str) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    text.lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| match serde_json::from_str(line) {
+            Ok(serde_json::Value::Object(object)) => object,
+            _ => panic!("not a JSON object log line: {line}"),
+        })
+        .collect()
 }
