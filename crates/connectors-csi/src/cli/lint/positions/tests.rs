@@ -6,13 +6,13 @@ metadata: {name: git}
 spec:
   configurations:
   - name: config
-data:
-  .gitconfig: |
-    [http]
-      x = {{ .a }}
-  plain: x {{ .b }}
-  quoted: \"a\\\"b {{ .c }}\"
-  single: 'it''s {{ .d }}'
+    data:
+      .gitconfig: |
+        [http]
+          x = {{ .a }}
+      plain: x {{ .b }}
+      quoted: \"a\\\"b {{ .c }}\"
+      single: 'it''s {{ .d }}'
 ---
 kind: Connector
 ";
