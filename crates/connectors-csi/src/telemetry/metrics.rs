@@ -12,7 +12,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-use super::api::{ApiCall, ApiMetrics, ApiResult, ReviewResult, TokenResult};
+use super::api::{ApiMetrics, ReviewResult, TokenResult};
+use super::client::{ApiCall, ApiResult};
 use super::process::ProcessCollector;
 
 /// The prefix of every metric of the driver's own (not the `process_` ones).
