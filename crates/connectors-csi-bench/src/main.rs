@@ -1,7 +1,8 @@
 //! `connectors-csi-bench`: the driver's publish path measured against the
-//! syscall floor in one run, plus its memory and start time. A tool apart
-//! from the driver, so the load generator and its dependencies never ship
-//! in the node binary.
+//! syscall floor in one run, plus its memory and start time; with
+//! `--cluster`, what a node pays for a large cluster (the driver against an
+//! in-process fake API server). A tool apart from the driver, so the load
+//! generator and its dependencies never ship in the node binary.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,6 +11,7 @@ use anyhow::Context;
 use clap::Parser;
 
 mod client;
+mod cluster;
 mod floor;
 mod process;
 mod run;
@@ -43,6 +45,19 @@ struct Args {
     large_catalog_classes: usize,
     #[arg(long, default_value_t = 1_000)]
     mounted_volumes: usize,
+    /// Run the driver in cluster mode against an in-process fake API server
+    /// holding many Connectors, of which the node's volumes use a few.
+    #[arg(long)]
+    cluster: bool,
+    /// `--cluster`: Connectors in the cluster.
+    #[arg(long, default_value_t = 20_000)]
+    cluster_connectors: usize,
+    /// `--cluster`: namespaces they are spread over.
+    #[arg(long, default_value_t = 200)]
+    cluster_namespaces: usize,
+    /// `--cluster`: Connectors the node's volumes use (one mounted volume each).
+    #[arg(long, default_value_t = 30)]
+    used: usize,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -59,10 +74,13 @@ fn main() -> ExitCode {
 }
 
 fn bench(args: Args) -> anyhow::Result<ExitCode> {
-    let driver = match args.driver {
+    let driver = match args.driver.clone() {
         Some(driver) => driver,
         None => beside_this_program("connectors-csi")?,
     };
+    if args.cluster {
+        return bench_cluster(&args, driver);
+    }
     let options = BenchOptions {
         driver,
         concurrency: args.concurrency,
@@ -80,6 +98,29 @@ fn bench(args: Args) -> anyhow::Result<ExitCode> {
         print!("{}", run::render_text(&report));
     }
     Ok(if report.driver.errors == 0 && report.floor.errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn bench_cluster(args: &Args, driver: PathBuf) -> anyhow::Result<ExitCode> {
+    let options = cluster::ClusterOptions {
+        driver,
+        connectors: args.cluster_connectors,
+        namespaces: args.cluster_namespaces,
+        used: args.used,
+        concurrency: args.concurrency,
+        cycles: args.cycles,
+        classes: args.classes.clone(),
+    };
+    let report = tokio::runtime::Runtime::new()?.block_on(cluster::run(&options))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", cluster::render_text(&report));
+    }
+    Ok(if report.publish.errors == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -20,8 +20,23 @@ pub struct DriverSetup<'a> {
     /// The `connectors-csi` binary.
     pub binary: &'a Path,
     pub dir: &'a Path,
-    pub manifests: &'a Path,
-    pub token_file: &'a Path,
+    pub source: CatalogSource<'a>,
+}
+
+/// Where the driver reads its objects from.
+pub enum CatalogSource<'a> {
+    /// `--manifests`, with a token file for volumes kubelet gives none.
+    Manifests {
+        manifests: &'a Path,
+        token_file: &'a Path,
+    },
+    /// An API server through a kubeconfig; tokens come from kubelet.
+    Cluster {
+        kubeconfig: &'a Path,
+        /// The driver's own namespace.
+        namespace: &'a str,
+        audience: &'a str,
+    },
 }
 
 impl DriverProcess {
@@ -39,15 +54,31 @@ impl DriverProcess {
         let socket = setup.dir.join("csi.sock");
         let state = setup.dir.join("state");
         let started = Instant::now();
-        let child = Command::new(setup.binary)
+        let mut command = Command::new(setup.binary);
+        command
             .arg("serve")
             .arg(format!("--endpoint=unix://{}", socket.display()))
             .arg("--node-id=bench")
             .arg(format!("--state-dir={}", state.display()))
             // The bench's targets are below its directory.
-            .arg(format!("--kubelet-root-dir={}", setup.dir.display()))
-            .arg(format!("--manifests={}", setup.manifests.display()))
-            .arg(format!("--token-file={}", setup.token_file.display()))
+            .arg(format!("--kubelet-root-dir={}", setup.dir.display()));
+        match setup.source {
+            CatalogSource::Manifests {
+                manifests,
+                token_file,
+            } => command
+                .arg(format!("--manifests={}", manifests.display()))
+                .arg(format!("--token-file={}", token_file.display())),
+            CatalogSource::Cluster {
+                kubeconfig,
+                namespace,
+                audience,
+            } => command
+                .arg(format!("--kubeconfig={}", kubeconfig.display()))
+                .arg(format!("--namespace={namespace}"))
+                .arg(format!("--token-audience={audience}")),
+        };
+        let child = command
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

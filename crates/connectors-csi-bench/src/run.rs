@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::client::{self, CsiClient};
 use crate::floor::{self, FileShape};
-use crate::process::{DriverProcess, DriverSetup};
+use crate::process::{CatalogSource, DriverProcess, DriverSetup};
 use crate::stats::{Ratios, RunSummary, Samples};
 use crate::workload;
 
@@ -74,8 +74,10 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<BenchReport> {
         &DriverSetup {
             binary: &options.driver,
             dir: dir.path(),
-            manifests: &workload.manifests,
-            token_file: &token_file,
+            source: CatalogSource::Manifests {
+                manifests: &workload.manifests,
+                token_file: &token_file,
+            },
         },
         START_TIMEOUT,
         client::probe,
@@ -267,8 +269,10 @@ async fn measure_memory(
         &DriverSetup {
             binary: &options.driver,
             dir: &large_dir,
-            manifests: &large,
-            token_file,
+            source: CatalogSource::Manifests {
+                manifests: &large,
+                token_file,
+            },
         },
         START_TIMEOUT,
         client::probe,

@@ -33,8 +33,6 @@ pub fn prepare(dir: &Path, class_files: &[PathBuf]) -> anyhow::Result<Workload> 
     fs::create_dir_all(&manifests)?;
     let classes = load_classes(class_files)?;
     let mut connectors = Vec::new();
-    let mut configurations = Vec::new();
-    let mut params = serde_json::Map::new();
     for (index, (source, class)) in classes.iter().enumerate() {
         let class_name = class["metadata"]["name"]
             .as_str()
@@ -46,6 +44,20 @@ pub fn prepare(dir: &Path, class_files: &[PathBuf]) -> anyhow::Result<Workload> 
             serde_json::to_string(&connector_manifest(&connector, class_name))?,
         )?;
         connectors.push(format!("{NAMESPACE}/{connector}"));
+    }
+    let classes: Vec<&Json> = classes.iter().map(|(_, class)| class).collect();
+    Ok(Workload {
+        manifests,
+        attributes: attributes_for(&connectors, &classes),
+    })
+}
+
+/// Attributes of a volume of `connectors` (`namespace/name`) that includes
+/// every configuration of `classes`, with a value for each required param.
+pub fn attributes_for(connectors: &[String], classes: &[&Json]) -> BTreeMap<String, String> {
+    let mut configurations = Vec::new();
+    let mut params = serde_json::Map::new();
+    for class in classes {
         collect_configurations(class, &mut configurations, &mut params);
     }
     let mut attributes = BTreeMap::new();
@@ -57,13 +69,12 @@ pub fn prepare(dir: &Path, class_files: &[PathBuf]) -> anyhow::Result<Workload> 
             Json::Object(params).to_string(),
         );
     }
-    Ok(Workload {
-        manifests,
-        attributes,
-    })
+    attributes
 }
 
-fn load_classes(class_files: &[PathBuf]) -> anyhow::Result<Vec<(String, Json)>> {
+/// The given ConnectorClass files (or the default git and nexus), as text
+/// and as JSON.
+pub fn load_classes(class_files: &[PathBuf]) -> anyhow::Result<Vec<(String, Json)>> {
     let sources: Vec<String> = if class_files.is_empty() {
         DEFAULT_CLASSES.iter().map(|(_, s)| s.to_string()).collect()
     } else {

@@ -4,7 +4,6 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
-pub mod apiserver;
 pub mod attributes;
 pub mod cluster;
 pub mod driver;
@@ -18,6 +17,9 @@ pub mod process;
 pub mod tools;
 
 use std::time::Duration;
+
+/// The in-process fake API server (its own crate, shared with the bench).
+pub use fake_apiserver as apiserver;
 
 /// The audience the test drivers take and ask tokens for.
 pub const AUDIENCE: &str = "connectors-proxy";

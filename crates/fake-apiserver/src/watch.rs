@@ -15,7 +15,7 @@ use tokio::sync::broadcast;
 use super::http::{event_line, param, with_type};
 use super::routes::Selector;
 use super::world::{Broadcast, Shared};
-use super::Kind;
+use super::{Kind, OpenWatch, Served};
 
 pub(super) fn watch(
     shared: &Arc<Shared>,
@@ -32,16 +32,25 @@ pub(super) fn watch(
         .and_then(|v| v.parse().ok())
         .map(Duration::from_secs)
         .unwrap_or(Duration::from_secs(290));
-    let (replay, receiver, current) = {
+    let (replay, receiver, current, id) = {
         let mut world = shared.world();
-        world.open_watches += 1;
+        let id = world.next_watch;
+        world.next_watch += 1;
+        world.watches.insert(
+            id,
+            OpenWatch {
+                kind,
+                namespace: selector.namespace.clone(),
+                name: selector.name.clone(),
+            },
+        );
         let replay: VecDeque<Json> = world
             .history
             .iter()
             .filter(|c| c.revision > since && c.kind == kind && selector.matches(&c.object))
             .map(|c| event_line(c.event, with_type(kind, c.object.clone())))
             .collect();
-        (replay, shared.changes.subscribe(), world.revision)
+        (replay, shared.changes.subscribe(), world.revision, id)
     };
     let mut replay = replay;
     if bookmarks {
@@ -52,6 +61,7 @@ pub(super) fn watch(
         ));
     }
     let stream = WatchStream {
+        id,
         shared: Arc::clone(shared),
         kind,
         selector,
@@ -72,6 +82,7 @@ pub(super) fn watch(
 }
 
 pub(super) struct WatchStream {
+    pub(super) id: u64,
     pub(super) shared: Arc<Shared>,
     pub(super) kind: Kind,
     pub(super) selector: Selector,
@@ -83,7 +94,7 @@ pub(super) struct WatchStream {
 
 impl Drop for WatchStream {
     fn drop(&mut self) {
-        self.shared.world().open_watches -= 1;
+        self.shared.world().watches.remove(&self.id);
     }
 }
 
@@ -91,6 +102,9 @@ impl WatchStream {
     /// The next event as a JSON line; `None` ends the response.
     pub(super) async fn next_line(&mut self) -> Option<String> {
         if let Some(event) = self.replay.pop_front() {
+            if event["type"] != "BOOKMARK" {
+                self.count_event();
+            }
             return Some(format!("{event}\n"));
         }
         loop {
@@ -104,12 +118,21 @@ impl WatchStream {
                     if change.kind == self.kind && self.selector.matches(&change.object) =>
                 {
                     self.wait_while_paused().await?;
+                    self.count_event();
                     let event = event_line(change.event, with_type(self.kind, change.object));
                     return Some(format!("{event}\n"));
                 }
                 Broadcast::Change(_) => {}
             }
         }
+    }
+
+    fn count_event(&self) {
+        let one = Served {
+            watch_events: 1,
+            ..Served::default()
+        };
+        self.shared.world().count(self.kind, one);
     }
 
     /// A paused watch holds the event it has (later ones wait in the channel).

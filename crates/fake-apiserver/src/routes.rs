@@ -12,7 +12,7 @@ use super::auth::{issue_token, review};
 use super::http::{is_watch, json_response, not_found, query_pairs, status_response, with_type};
 use super::watch::watch;
 use super::world::{Broadcast, Change, Shared};
-use super::{EventWrite, Fault, Kind, RecordedRequest};
+use super::{EventWrite, Fault, Kind, RecordedRequest, Served};
 
 pub(super) async fn handle(
     State(shared): State<Arc<Shared>>,
@@ -176,9 +176,17 @@ pub(super) fn read_target(rest: &[&str]) -> Option<Target> {
 }
 
 pub(super) fn get_one(shared: &Shared, kind: Kind, ns: &str, name: &str) -> Response {
-    let world = shared.world();
+    let mut world = shared.world();
     match world.objects.get(&(kind, ns.to_owned(), name.to_owned())) {
-        Some(object) => json_response(StatusCode::OK, object),
+        Some(object) => {
+            let response = json_response(StatusCode::OK, object);
+            let one = Served {
+                gets: 1,
+                ..Served::default()
+            };
+            world.count(kind, one);
+            response
+        }
         None => not_found(&format!(
             "{} \"{name}\" not found",
             kind.name().to_lowercase()
@@ -250,7 +258,7 @@ pub(super) fn list(
     params: &[(String, String)],
 ) -> Response {
     let selector = Selector::parse(params, ns);
-    let world = shared.world();
+    let mut world = shared.world();
     let items: Vec<Json> = world
         .objects
         .iter()
@@ -263,5 +271,16 @@ pub(super) fn list(
         "metadata": {"resourceVersion": world.revision.to_string()},
         "items": items,
     });
+    let listed = Served {
+        list_items: items_count(&body),
+        ..Served::default()
+    };
+    world.count(kind, listed);
     json_response(StatusCode::OK, &body)
+}
+
+fn items_count(list: &Json) -> u64 {
+    list["items"]
+        .as_array()
+        .map_or(0, |items| items.len() as u64)
 }

@@ -1,6 +1,6 @@
-//! An in-process fake Kubernetes API server for tests: the REST shapes the
-//! driver uses, on 127.0.0.1 with plain HTTP, reached through an ordinary
-//! kubeconfig exactly as in a cluster.
+//! An in-process fake Kubernetes API server for tests and the bench: the
+//! REST shapes the driver uses, on 127.0.0.1 with plain HTTP, reached
+//! through an ordinary kubeconfig exactly as in a cluster.
 //!
 //! It serves GET, LIST and WATCH of Connectors (namespaced and across
 //! namespaces), ConnectorClasses, ConfigMaps and AccessRequests (field and
@@ -9,7 +9,13 @@
 //! check the pod binding and expiry); SubjectAccessReviews (answered from
 //! RBAC-like grants the test sets, matched as RBAC matches); Events
 //! (recorded for assertions); and faults on demand (500s, hangs, dropped
-//! watches). Test-only: nothing here ships in the binary.
+//! watches). It counts the objects it sends (list items, watch events,
+//! GETs: [`Served`]) and knows which watches are open ([`OpenWatch`]), so a
+//! test or the bench can tell what a driver receives. Never a dependency of
+//! the driver's binary.
+
+// Support code: a step that cannot be set up is a failed test or bench run.
+#![allow(clippy::unwrap_used)]
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -25,6 +31,7 @@ mod auth;
 mod http;
 pub mod rbac;
 mod routes;
+mod served;
 mod watch;
 mod world;
 
@@ -33,6 +40,7 @@ use routes::handle;
 use world::{Broadcast, Change, Shared, World};
 
 pub use rbac::Grant;
+pub use served::{OpenWatch, Served};
 
 const CONNECTORS_API: &str = "connectors.alauda.io/v1alpha1";
 
@@ -146,7 +154,8 @@ pub struct FakeApiServer {
     addr: SocketAddr,
     shared: Arc<Shared>,
     task: tokio::task::JoinHandle<()>,
-    dir: tempfile::TempDir,
+    /// Holds the kubeconfig file; removed with the server.
+    _dir: tempfile::TempDir,
     kubeconfig: PathBuf,
 }
 
@@ -179,7 +188,7 @@ impl FakeApiServer {
             addr,
             shared,
             task,
-            dir,
+            _dir: dir,
             kubeconfig,
         };
         server.write_kubeconfig(&server.kubeconfig);
@@ -378,7 +387,31 @@ impl FakeApiServer {
     }
 
     pub fn open_watches(&self) -> usize {
-        self.shared.world().open_watches
+        self.shared.world().watches.len()
+    }
+
+    /// The watches open now, in the order they started.
+    pub fn open_watch_list(&self) -> Vec<OpenWatch> {
+        self.shared.world().watches.values().cloned().collect()
+    }
+
+    /// Objects sent of `kind` so far.
+    pub fn served(&self, kind: Kind) -> Served {
+        self.shared
+            .world()
+            .served
+            .get(&kind)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Objects sent of every kind so far.
+    pub fn served_total(&self) -> Served {
+        self.shared
+            .world()
+            .served
+            .values()
+            .fold(Served::default(), |total, served| total + *served)
     }
 
     /// Starts failing every request; a `ServerError` also drops open watches.
@@ -411,9 +444,20 @@ impl FakeApiServer {
 
     /// Waits until `count` watches are open (the driver's caches are live).
     pub async fn wait_for_watches(&self, count: usize) {
-        super::eventually(&format!("{count} watches are open"), async || {
+        eventually(&format!("{count} watches are open"), || {
             self.open_watches() >= count
         })
         .await;
     }
+}
+
+/// Polls `condition` every 10 ms for up to 10 s.
+async fn eventually(what: &str, condition: impl Fn() -> bool) {
+    for _ in 0..1000 {
+        if condition() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting until {what}");
 }

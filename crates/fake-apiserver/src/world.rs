@@ -8,7 +8,7 @@ use k8s_openapi::api::authorization::v1::SubjectAccessReview;
 use serde_json::Value as Json;
 use tokio::sync::broadcast;
 
-use super::{EventWrite, Fault, Grant, IssuedToken, Kind, RecordedRequest};
+use super::{EventWrite, Fault, Grant, IssuedToken, Kind, OpenWatch, RecordedRequest, Served};
 
 /// One stored change, kept so a watch from an older resourceVersion replays it.
 #[derive(Clone, Debug)]
@@ -37,7 +37,18 @@ pub(super) struct World {
     pub(super) event_writes: Vec<EventWrite>,
     pub(super) requests: Vec<RecordedRequest>,
     pub(super) fault: Option<Fault>,
-    pub(super) open_watches: usize,
+    /// Open watches by a number given at their start.
+    pub(super) watches: BTreeMap<u64, OpenWatch>,
+    pub(super) next_watch: u64,
+    pub(super) served: BTreeMap<Kind, Served>,
+}
+
+impl World {
+    /// Counts objects sent of `kind`.
+    pub(super) fn count(&mut self, kind: Kind, add: Served) {
+        let served = self.served.entry(kind).or_default();
+        *served = *served + add;
+    }
 }
 
 pub(super) struct Shared {
