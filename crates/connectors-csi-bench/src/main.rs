@@ -58,6 +58,10 @@ struct Args {
     /// `--cluster`: Connectors the node's volumes use (one mounted volume each).
     #[arg(long, default_value_t = 30)]
     used: usize,
+    /// Each cycle also republishes its volume unchanged once (kubelet's
+    /// periodic republish), reported as republish p50/p99.
+    #[arg(long)]
+    republish: bool,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -90,6 +94,7 @@ fn bench(args: Args) -> anyhow::Result<ExitCode> {
         large_catalog_connectors: args.large_catalog_connectors,
         large_catalog_classes: args.large_catalog_classes,
         mounted_volumes: args.mounted_volumes,
+        republish: args.republish,
     };
     let report = tokio::runtime::Runtime::new()?.block_on(run::run(&options))?;
     if args.json {

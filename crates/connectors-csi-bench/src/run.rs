@@ -30,6 +30,8 @@ pub struct BenchOptions {
     pub large_catalog_connectors: usize,
     pub large_catalog_classes: usize,
     pub mounted_volumes: usize,
+    /// Each cycle also republishes the volume unchanged once.
+    pub republish: bool,
 }
 
 /// Everything one invocation measured.
@@ -160,6 +162,7 @@ async fn drive_load(
         .map(|_| {
             let (client, next, attributes) = (client.clone(), next.clone(), attributes.clone());
             let (targets, cycles) = (targets.to_path_buf(), options.cycles);
+            let republish = options.republish;
             tokio::spawn(async move {
                 let mut samples = Samples::default();
                 loop {
@@ -173,6 +176,13 @@ async fn drive_load(
                     if client.publish(&id, &target, &attributes).await.is_err() {
                         samples.errors += 1;
                         continue;
+                    }
+                    let published = Instant::now();
+                    if republish {
+                        if client.publish(&id, &target, &attributes).await.is_err() {
+                            samples.errors += 1;
+                        }
+                        samples.republish.push(published.elapsed());
                     }
                     let published = Instant::now();
                     if client.unpublish(&id, &target).await.is_err() {
@@ -311,6 +321,15 @@ pub fn render_text(report: &BenchReport) -> String {
         "driver start to ready {:.1} ms, RSS idle {} KiB, peak {} KiB\n",
         report.start_to_ready_ms, report.driver_idle_rss_kib, report.driver_peak_rss_kib
     );
+    if let (Some(p50), Some(p99)) = (
+        report.driver.republish_p50_us,
+        report.driver.republish_p99_us,
+    ) {
+        text += &format!(
+            "unchanged republish p50 {p50} p99 {p99} µs: {:.2}x the first publish's p50\n",
+            p50 as f64 / report.driver.publish_p50_us.max(1) as f64
+        );
+    }
     if let Some(m) = &report.memory {
         text += &format!(
             "RSS with {} mounted volumes {} KiB; with {} Connectors / {} ConnectorClasses {} KiB\n",

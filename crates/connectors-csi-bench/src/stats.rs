@@ -18,6 +18,12 @@ pub struct RunSummary {
     pub unpublish_p90_us: u64,
     pub unpublish_p99_us: u64,
     pub unpublish_max_us: u64,
+    /// With `--republish`: an identical publish of the mounted volume, as
+    /// kubelet sends about once a minute.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub republish_p50_us: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub republish_p99_us: Option<u64>,
 }
 
 /// Timings collected during a run.
@@ -25,6 +31,7 @@ pub struct RunSummary {
 pub struct Samples {
     pub publish: Vec<Duration>,
     pub unpublish: Vec<Duration>,
+    pub republish: Vec<Duration>,
     pub errors: usize,
 }
 
@@ -32,12 +39,16 @@ impl Samples {
     pub fn merge(&mut self, other: Samples) {
         self.publish.extend(other.publish);
         self.unpublish.extend(other.unpublish);
+        self.republish.extend(other.republish);
         self.errors += other.errors;
     }
 
     pub fn summarize(mut self, wall: Duration) -> RunSummary {
         self.publish.sort_unstable();
         self.unpublish.sort_unstable();
+        self.republish.sort_unstable();
+        let republish =
+            |percent| (!self.republish.is_empty()).then(|| percentile_us(&self.republish, percent));
         let cycles = self.unpublish.len();
         RunSummary {
             cycles,
@@ -51,6 +62,8 @@ impl Samples {
             unpublish_p90_us: percentile_us(&self.unpublish, 90.0),
             unpublish_p99_us: percentile_us(&self.unpublish, 99.0),
             unpublish_max_us: percentile_us(&self.unpublish, 100.0),
+            republish_p50_us: republish(50.0),
+            republish_p99_us: republish(99.0),
         }
     }
 }
@@ -114,6 +127,7 @@ mod tests {
         let samples = Samples {
             publish: micros(&[300, 100, 200]),
             unpublish: micros(&[10, 30, 20]),
+            republish: Vec::new(),
             errors: 1,
         };
         let ours = samples.summarize(Duration::from_secs(1));
@@ -121,6 +135,7 @@ mod tests {
         assert_eq!(ours.publish_p50_us, 200);
         assert_eq!(ours.publish_max_us, 300);
         assert!((ours.cycles_per_s - 3.0).abs() < 1e-9);
+        assert_eq!(ours.republish_p50_us, None, "no republish was measured");
         let floor = RunSummary {
             publish_p50_us: 100,
             publish_p99_us: 150,

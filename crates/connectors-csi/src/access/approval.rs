@@ -226,9 +226,9 @@ fn state_of(request: &Json) -> RequestState {
         .cloned()
         .unwrap_or_default();
     // Ready is Unknown while the controller decides; False is its last word.
-    let rejected = conditions.iter().any(|c| {
-        c["status"] == "False" && (c["reason"] == "Rejected" || c["type"] == "Ready")
-    });
+    let rejected = conditions
+        .iter()
+        .any(|c| c["status"] == "False" && (c["reason"] == "Rejected" || c["type"] == "Ready"));
     let ready = conditions
         .iter()
         .any(|c| c["type"] == "Ready" && c["status"] == "True");
