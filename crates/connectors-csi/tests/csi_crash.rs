@@ -346,10 +346,11 @@ async fn a_driver_killed_mid_call_leaves_every_target_whole_or_absent_after_rest
     }
     kill(&mut process);
     eprintln!("{mid_flight} of {ITERATIONS} kills landed while the call was in flight");
-    // The kills are spread over one publish's duration: most must land
-    // mid-call, or the test would not be testing crashes.
+    // The kills are spread over one publish's duration: a good part must
+    // land mid-call (about half do on an idle machine), or the test would
+    // not be testing crashes.
     assert!(
-        mid_flight * 3 >= ITERATIONS,
+        mid_flight * 5 >= ITERATIONS,
         "only {mid_flight} kills mid-call"
     );
 }
