@@ -13,6 +13,7 @@ use clap::Parser;
 mod client;
 mod cluster;
 mod floor;
+mod load;
 mod process;
 mod run;
 mod stats;

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::client::{self, CsiClient};
 use crate::floor::{self, FileShape};
+use crate::load::{self, Load};
 use crate::process::{CatalogSource, DriverProcess, DriverSetup};
 use crate::stats::{Ratios, RunSummary, Samples};
 use crate::workload;
@@ -92,7 +93,17 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<BenchReport> {
     let shapes = file_shapes(&client, &workload.attributes, &targets).await?;
 
     let started = Instant::now();
-    let samples = drive_load(&client, &workload.attributes, &targets, options).await;
+    let samples = load::drive(
+        &client,
+        vec![workload.attributes.clone()],
+        &targets,
+        Load {
+            concurrency: options.concurrency,
+            cycles: options.cycles,
+            republish: options.republish,
+        },
+    )
+    .await;
     let driver_summary = samples.summarize(started.elapsed());
     let peak_rss = driver.peak_rss_kib()?;
 
@@ -147,62 +158,6 @@ async fn file_shapes(
     }
     client.unpublish("shape-probe", &target).await?;
     Ok(shapes)
-}
-
-/// `concurrency` clients share `cycles` publish+unpublish cycles.
-async fn drive_load(
-    client: &CsiClient,
-    attributes: &std::collections::BTreeMap<String, String>,
-    targets: &Path,
-    options: &BenchOptions,
-) -> Samples {
-    let next = Arc::new(AtomicUsize::new(0));
-    let attributes = Arc::new(attributes.clone());
-    let workers: Vec<_> = (0..options.concurrency.max(1))
-        .map(|_| {
-            let (client, next, attributes) = (client.clone(), next.clone(), attributes.clone());
-            let (targets, cycles) = (targets.to_path_buf(), options.cycles);
-            let republish = options.republish;
-            tokio::spawn(async move {
-                let mut samples = Samples::default();
-                loop {
-                    let cycle = next.fetch_add(1, Ordering::Relaxed);
-                    if cycle >= cycles {
-                        return samples;
-                    }
-                    let id = format!("vol-{cycle}");
-                    let target = targets.join(&id);
-                    let start = Instant::now();
-                    if client.publish(&id, &target, &attributes).await.is_err() {
-                        samples.errors += 1;
-                        continue;
-                    }
-                    let published = Instant::now();
-                    if republish {
-                        if client.publish(&id, &target, &attributes).await.is_err() {
-                            samples.errors += 1;
-                        }
-                        samples.republish.push(published.elapsed());
-                    }
-                    let published = Instant::now();
-                    if client.unpublish(&id, &target).await.is_err() {
-                        samples.errors += 1;
-                        continue;
-                    }
-                    samples.publish.push(published - start);
-                    samples.unpublish.push(published.elapsed());
-                }
-            })
-        })
-        .collect();
-    let mut all = Samples::default();
-    for worker in workers {
-        match worker.await {
-            Ok(samples) => all.merge(samples),
-            Err(_) => all.errors += 1,
-        }
-    }
-    all
 }
 
 /// The floor at the same concurrency and cycle count, on blocking threads.

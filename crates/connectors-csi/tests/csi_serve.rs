@@ -20,15 +20,9 @@ use support::process::{wait_for_socket, ServeProcess};
 use support::{needs_root, AUDIENCE};
 
 fn spawn_serve(dir: &Path, port: u16) -> ServeProcess {
-    let mut command = ServeProcess::command();
+    let mut command = ServeProcess::on_node(dir);
     command
-        .arg("--endpoint")
-        .arg(format!("unix://{}", dir.join("csi.sock").display()))
-        .args(["--node-id", "node-a", "--driver-name", "connectors-csi"])
-        .arg("--state-dir")
-        .arg(dir.join("state"))
-        .arg("--kubelet-root-dir")
-        .arg(dir)
+        .args(["--driver-name", "connectors-csi"])
         .arg("--manifests")
         .arg(quickstart())
         .args(["--token-audience", AUDIENCE])

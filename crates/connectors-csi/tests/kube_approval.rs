@@ -31,6 +31,19 @@ fn the_access_request(cluster: &Cluster) -> (Json, String) {
     (request, name)
 }
 
+/// Pod `build-1` files its AccessRequest (the publish is refused), then the
+/// approval controller sets the request's `conditions`; returns the
+/// request's `namespace/name`.
+async fn decide(cluster: &Cluster, conditions: Json) -> String {
+    cluster.publish("build-1").await.unwrap_err();
+    let (request, full_name) = the_access_request(cluster);
+    let name = request["metadata"]["name"].as_str().unwrap();
+    cluster
+        .server
+        .set_access_request_conditions("team-a", name, conditions);
+    full_name
+}
+
 /// The files a pod sees (not the `..data` bookkeeping).
 fn visible_files(cluster: &Cluster, pod: &str) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(cluster.target(pod))
@@ -122,19 +135,11 @@ async fn an_approved_request_mounts_the_files() {
         return;
     }
     let cluster = Cluster::start(APPROVAL_ON).await;
-    cluster.publish("build-1").await.unwrap_err();
-    let (request, _) = the_access_request(&cluster);
-    let name = request["metadata"]["name"].as_str().unwrap();
-
-    // What the approval controller does: a Role for this pod, then Ready.
+    // What the approval controller does: Ready, and a Role for this pod.
+    decide(&cluster, json!([{"type": "Ready", "status": "True"}])).await;
     cluster
         .server
         .grant(proxy_grant("proxy/v1/pod/team-a/build-1"));
-    cluster.server.set_access_request_conditions(
-        "team-a",
-        name,
-        json!([{"type": "Ready", "status": "True"}]),
-    );
     cluster.publish("build-1").await.unwrap();
 
     assert!(cluster.is_mounted("build-1"));
@@ -149,18 +154,14 @@ async fn a_rejected_request_mounts_only_an_error_file() {
         return;
     }
     let cluster = Cluster::start(APPROVAL_ON).await;
-    cluster.publish("build-1").await.unwrap_err();
-    let (request, full_name) = the_access_request(&cluster);
-    let name = request["metadata"]["name"].as_str().unwrap();
-
-    cluster.server.set_access_request_conditions(
-        "team-a",
-        name,
+    let full_name = decide(
+        &cluster,
         json!([
             {"type": "AccessCheckReady", "status": "False", "reason": "Rejected"},
             {"type": "Ready", "status": "False", "reason": "Rejected"}
         ]),
-    );
+    )
+    .await;
     cluster.publish("build-1").await.unwrap();
 
     assert!(cluster.is_mounted("build-1"));
@@ -182,16 +183,9 @@ async fn a_request_final_without_the_grant_mounts_only_an_error_file() {
         return;
     }
     let cluster = Cluster::start(APPROVAL_ON).await;
-    cluster.publish("build-1").await.unwrap_err();
-    let (request, _) = the_access_request(&cluster);
-    let name = request["metadata"]["name"].as_str().unwrap();
-
     // Final (`Ready=False`) for a reason other than a rejection.
-    cluster.server.set_access_request_conditions(
-        "team-a",
-        name,
-        json!([{"type": "Ready", "status": "False", "reason": "Expired"}]),
-    );
+    let conditions = json!([{"type": "Ready", "status": "False", "reason": "Expired"}]);
+    decide(&cluster, conditions).await;
     cluster.publish("build-1").await.unwrap();
 
     assert_eq!(visible_files(&cluster, "build-1"), [".error.json"]);
@@ -204,15 +198,8 @@ async fn a_request_the_controller_is_still_deciding_keeps_the_pod_waiting() {
         return;
     }
     let cluster = Cluster::start(APPROVAL_ON).await;
-    cluster.publish("build-1").await.unwrap_err();
-    let (request, _) = the_access_request(&cluster);
-    let name = request["metadata"]["name"].as_str().unwrap();
-
-    cluster.server.set_access_request_conditions(
-        "team-a",
-        name,
-        json!([{"type": "Ready", "status": "Unknown", "reason": "Checking"}]),
-    );
+    let conditions = json!([{"type": "Ready", "status": "Unknown", "reason": "Checking"}]);
+    decide(&cluster, conditions).await;
     let status = cluster.publish("build-1").await.unwrap_err();
 
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");

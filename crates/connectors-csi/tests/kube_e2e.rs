@@ -335,21 +335,12 @@ async fn the_serve_binary_requesting_tokens_publishes_and_re_renders_on_a_connec
     if !needs_root() {
         return;
     }
-    let server = FakeApiServer::start().await;
-    server.apply(git_class("# {{ .connector.spec.address }}\n"));
-    server.apply(git_connector("github", "https://github.com"));
-    server.allow("team-a", "builder", "team-a", "github");
+    let server = cluster::github_cluster().await;
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("csi.sock");
     let port = http::free_port();
-    let mut command = ServeProcess::command();
+    let mut command = ServeProcess::on_node(dir.path());
     command
-        .arg(format!("--endpoint=unix://{}", socket.display()))
-        .args(["--node-id", "node-a"])
-        .arg("--state-dir")
-        .arg(dir.path().join("state"))
-        .arg("--kubelet-root-dir")
-        .arg(dir.path())
         .arg("--kubeconfig")
         .arg(server.kubeconfig_path())
         .args(["--token-audience", AUDIENCE, "--token-source", "request"])

@@ -20,7 +20,7 @@ use connectors_csi::csi::proto::NodeUnpublishVolumeRequest;
 use connectors_csi::mount::{Mounter, SystemMounter};
 use support::apiserver::FakeApiServer;
 use support::attributes::{kubelet_tokens, team_a_pod, with_kubelet_token};
-use support::cluster::{git_class, git_connector};
+use support::cluster::{self, git_connector};
 use support::driver::{connect, publish_request};
 use support::mounts::{is_read_only_tmpfs, state_text};
 use support::process::{wait_for_socket, ServeProcess};
@@ -53,10 +53,7 @@ struct Driver {
 
 impl Node {
     async fn new() -> Node {
-        let server = FakeApiServer::start().await;
-        server.apply(git_class("# {{ .connector.spec.address }}\n"));
-        server.apply(git_connector("github", "https://github.com"));
-        server.allow("team-a", "builder", "team-a", "github");
+        let server = cluster::github_cluster().await;
         Node {
             server,
             dir: tempfile::tempdir().unwrap(),

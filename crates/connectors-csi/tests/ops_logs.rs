@@ -26,14 +26,9 @@ const TOKEN: &str = "kubelet-s3cr3t-for-logs";
 /// `serve` in manifests mode (the quick start) logging `format` at info.
 async fn serve(dir: &Path, format: &str) -> (ServeProcess, NodeClient<Channel>) {
     let socket = dir.join("csi.sock");
-    let mut command = ServeProcess::command();
+    let mut command = ServeProcess::on_node(dir);
     command
-        .arg(format!("--endpoint=unix://{}", socket.display()))
-        .args(["--node-id", "node-a", "--token-audience", AUDIENCE])
-        .arg("--state-dir")
-        .arg(dir.join("state"))
-        .arg("--kubelet-root-dir")
-        .arg(dir)
+        .args(["--token-audience", AUDIENCE])
         .arg("--manifests")
         .arg(quickstart())
         .args(["--log-format", format])

@@ -18,7 +18,7 @@ use connectors_csi::csi::proto::NodeUnpublishVolumeRequest;
 use connectors_csi::mount::{Mounter, SystemMounter};
 use support::apiserver::FakeApiServer;
 use support::attributes::team_a_pod;
-use support::cluster::{git_class, git_connector};
+use support::cluster;
 use support::driver::{connect, publish_request};
 use support::process::{wait_for_socket, ServeProcess};
 use support::tools::tool;
@@ -50,22 +50,14 @@ impl Drop for Node {
 impl Node {
     /// Connector `team-a/github`, readable by `team-a/builder` only.
     async fn start() -> Node {
-        let server = FakeApiServer::start().await;
-        server.apply(git_class("# {{ .connector.spec.address }}\n"));
-        server.apply(git_connector("github", "https://github.com"));
-        server.allow("team-a", "builder", "team-a", "github");
+        let server = cluster::github_cluster().await;
         let dir = tempfile::tempdir().unwrap();
         let socket = dir.path().join("csi.sock");
         let port = http::free_port();
-        let mut command = ServeProcess::command();
+        let mut command = ServeProcess::on_node(dir.path());
         command
-            .arg(format!("--endpoint=unix://{}", socket.display()))
-            .args(["--node-id", "node-a", "--token-audience", AUDIENCE])
+            .args(["--token-audience", AUDIENCE])
             .args(["--token-source", "request"])
-            .arg("--state-dir")
-            .arg(dir.path().join("state"))
-            .arg("--kubelet-root-dir")
-            .arg(dir.path())
             .arg("--kubeconfig")
             .arg(server.kubeconfig_path())
             .arg(format!("--metrics-addr=127.0.0.1:{port}"))

@@ -4,10 +4,7 @@
 //! the API server sent it, publish latency on used connectors, and how long
 //! a change to a used Connector takes to reach its volume.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -15,8 +12,9 @@ use fake_apiserver::{FakeApiServer, Kind, Served};
 use serde::Serialize;
 
 use crate::client::{self, CsiClient};
+use crate::load::{self, Load};
 use crate::process::{CatalogSource, DriverProcess, DriverSetup};
-use crate::stats::{RunSummary, Samples};
+use crate::stats::RunSummary;
 use crate::workload;
 
 mod objects;
@@ -119,7 +117,17 @@ pub async fn run(options: &ClusterOptions) -> anyhow::Result<ClusterReport> {
     let with_used_volumes = snapshot(&driver, &server)?;
 
     let started = Instant::now();
-    let samples = drive_load(&client, &used, &dir.path().join("load"), options).await;
+    let samples = load::drive(
+        &client,
+        used.iter().map(|u| u.attributes.clone()).collect(),
+        &dir.path().join("load"),
+        Load {
+            concurrency: options.concurrency,
+            cycles: options.cycles,
+            republish: false,
+        },
+    )
+    .await;
     let publish = samples.summarize(started.elapsed());
     let change_to_volume = change_reaches_volume(&server, &used, &held).await?;
     let after_load = snapshot(&driver, &server)?;
@@ -153,58 +161,6 @@ fn snapshot(driver: &DriverProcess, server: &FakeApiServer) -> anyhow::Result<Sn
         connector_gets: connectors.gets,
         open_watches: server.open_watches(),
     })
-}
-
-/// `concurrency` clients share `cycles` publish+unpublish cycles, cycle k
-/// on a volume of used connector k mod M (a pod starting beside the
-/// mounted ones).
-async fn drive_load(
-    client: &CsiClient,
-    used: &[UsedConnector],
-    targets: &Path,
-    options: &ClusterOptions,
-) -> Samples {
-    let next = Arc::new(AtomicUsize::new(0));
-    let attributes: Arc<Vec<BTreeMap<String, String>>> =
-        Arc::new(used.iter().map(|u| u.attributes.clone()).collect());
-    let workers: Vec<_> = (0..options.concurrency.max(1))
-        .map(|_| {
-            let (client, next, attributes) = (client.clone(), next.clone(), attributes.clone());
-            let (targets, cycles) = (targets.to_path_buf(), options.cycles);
-            tokio::spawn(async move {
-                let mut samples = Samples::default();
-                loop {
-                    let cycle = next.fetch_add(1, Ordering::Relaxed);
-                    if cycle >= cycles || attributes.is_empty() {
-                        return samples;
-                    }
-                    let id = format!("vol-{cycle}");
-                    let target = targets.join(&id);
-                    let attributes = &attributes[cycle % attributes.len()];
-                    let start = Instant::now();
-                    if client.publish(&id, &target, attributes).await.is_err() {
-                        samples.errors += 1;
-                        continue;
-                    }
-                    let published = Instant::now();
-                    if client.unpublish(&id, &target).await.is_err() {
-                        samples.errors += 1;
-                        continue;
-                    }
-                    samples.publish.push(published - start);
-                    samples.unpublish.push(published.elapsed());
-                }
-            })
-        })
-        .collect();
-    let mut all = Samples::default();
-    for worker in workers {
-        match worker.await {
-            Ok(samples) => all.merge(samples),
-            Err(_) => all.errors += 1,
-        }
-    }
-    all
 }
 
 /// Moves the first used Connector to a new address and waits until its

@@ -105,12 +105,7 @@ impl NodeService {
     /// Kubelet names the pod only when publishing: an unpublish finds it in
     /// the volume's record, if there is one.
     fn recorded_pod(&self, volume_id: &str, target_path: &str) -> Option<(String, String)> {
-        let target = Path::new(target_path);
-        let record = self
-            .publisher
-            .volumes()
-            .into_iter()
-            .find(|v| v.volume_id == volume_id && v.target_path == target)?;
+        let record = self.publisher.recorded(volume_id, Path::new(target_path))?;
         let context = record.volume_context;
         Some((
             context.get(attr::POD_NAME)?.clone(),

@@ -342,6 +342,14 @@ impl Publisher {
         self.mounted.states()
     }
 
+    /// The record of `volume_id` at exactly `target`, if there is one.
+    pub fn recorded(&self, volume_id: &str, target: &Path) -> Option<VolumeState> {
+        self.mounted
+            .record(target)
+            .map(|record| record.state)
+            .filter(|state| state.volume_id == volume_id)
+    }
+
     /// Whence a volume's token came; a record of an older driver says
     /// nothing, and then only a driver without a source of its own is sure
     /// it was kubelet.

@@ -113,54 +113,84 @@ fn api_histogram() -> Histogram {
 pub(super) struct ApiMetrics {
     requests: Family<ApiCallLabels, Counter>,
     request_latency: Family<ApiCall, Histogram, fn() -> Histogram>,
-    reviews: Family<ResultLabel, Counter>,
-    review_latency: Family<ResultLabel, Histogram, fn() -> Histogram>,
-    tokens: Family<ResultLabel, Counter>,
-    token_latency: Family<ResultLabel, Histogram, fn() -> Histogram>,
+    reviews: ByResult,
+    tokens: ByResult,
+}
+
+/// A counter and a latency histogram of one kind of request, by result.
+struct ByResult {
+    count: Family<ResultLabel, Counter>,
+    latency: Family<ResultLabel, Histogram, fn() -> Histogram>,
+}
+
+impl ByResult {
+    /// `names` and `helps`: the counter's, then the histogram's.
+    fn register(registry: &mut Registry, names: [&str; 2], helps: [&str; 2]) -> ByResult {
+        let by_result = ByResult {
+            count: Family::default(),
+            latency: Family::new_with_constructor(api_histogram as fn() -> Histogram),
+        };
+        registry.register(names[0], helps[0], by_result.count.clone());
+        registry.register(names[1], helps[1], by_result.latency.clone());
+        by_result
+    }
+
+    fn start_at_zero(&self, results: impl IntoIterator<Item = &'static str>) {
+        for result in results {
+            let label = ResultLabel { result };
+            self.count.get_or_create_owned(&label);
+            self.latency.get_or_create_owned(&label);
+        }
+    }
+
+    fn observe(&self, result: &'static str, elapsed: Duration) {
+        let label = ResultLabel { result };
+        self.count.get_or_create(&label).inc();
+        self.latency
+            .get_or_create(&label)
+            .observe(elapsed.as_secs_f64());
+    }
 }
 
 impl ApiMetrics {
     pub(super) fn register(registry: &mut Registry) -> ApiMetrics {
-        let histograms = || Family::new_with_constructor(api_histogram as fn() -> Histogram);
-        let metrics = ApiMetrics {
-            requests: Family::default(),
-            request_latency: Family::new_with_constructor(api_histogram as fn() -> Histogram),
-            reviews: Family::default(),
-            review_latency: histograms(),
-            tokens: Family::default(),
-            token_latency: histograms(),
-        };
+        let requests = Family::default();
+        let request_latency = Family::new_with_constructor(api_histogram as fn() -> Histogram);
         registry.register(
             "api_requests",
             "Requests to the Kubernetes API server by verb, resource and result",
-            metrics.requests.clone(),
+            requests.clone(),
         );
         registry.register(
             "api_request_duration_seconds",
             "Time until the API server answered (for a watch: started the stream), by verb and resource",
-            metrics.request_latency.clone(),
+            request_latency.clone(),
         );
-        registry.register(
-            "subject_access_reviews",
-            "SubjectAccessReviews sent, by result (allowed, denied, error); cached decisions are not counted",
-            metrics.reviews.clone(),
+        let reviews = ByResult::register(
+            registry,
+            [
+                "subject_access_reviews",
+                "subject_access_review_duration_seconds",
+            ],
+            [
+                "SubjectAccessReviews sent, by result (allowed, denied, error); cached decisions are not counted",
+                "Latency of SubjectAccessReviews by result",
+            ],
         );
-        registry.register(
-            "subject_access_review_duration_seconds",
-            "Latency of SubjectAccessReviews by result",
-            metrics.review_latency.clone(),
+        let tokens = ByResult::register(
+            registry,
+            ["token_requests", "token_request_duration_seconds"],
+            [
+                "TokenRequests sent for pods' service accounts, by result (issued, refused, error)",
+                "Latency of TokenRequests by result",
+            ],
         );
-        registry.register(
-            "token_requests",
-            "TokenRequests sent for pods' service accounts, by result (issued, refused, error)",
-            metrics.tokens.clone(),
-        );
-        registry.register(
-            "token_request_duration_seconds",
-            "Latency of TokenRequests by result",
-            metrics.token_latency.clone(),
-        );
-        metrics
+        ApiMetrics {
+            requests,
+            request_latency,
+            reviews,
+            tokens,
+        }
     }
 
     pub(super) fn start_at_zero(&self) {
@@ -176,20 +206,10 @@ impl ApiMetrics {
             self.request_latency
                 .get_or_create_owned(&ApiCall { verb, resource });
         }
-        for result in ReviewResult::ALL {
-            let label = ResultLabel {
-                result: result.label(),
-            };
-            self.reviews.get_or_create_owned(&label);
-            self.review_latency.get_or_create_owned(&label);
-        }
-        for result in TokenResult::ALL {
-            let label = ResultLabel {
-                result: result.label(),
-            };
-            self.tokens.get_or_create_owned(&label);
-            self.token_latency.get_or_create_owned(&label);
-        }
+        self.reviews
+            .start_at_zero(ReviewResult::ALL.map(ReviewResult::label));
+        self.tokens
+            .start_at_zero(TokenResult::ALL.map(TokenResult::label));
     }
 
     pub(super) fn observe_call(&self, call: &ApiCall, result: ApiResult, elapsed: Duration) {
@@ -206,22 +226,10 @@ impl ApiMetrics {
     }
 
     pub(super) fn observe_review(&self, result: ReviewResult, elapsed: Duration) {
-        let label = ResultLabel {
-            result: result.label(),
-        };
-        self.reviews.get_or_create(&label).inc();
-        self.review_latency
-            .get_or_create(&label)
-            .observe(elapsed.as_secs_f64());
+        self.reviews.observe(result.label(), elapsed);
     }
 
     pub(super) fn observe_token_request(&self, result: TokenResult, elapsed: Duration) {
-        let label = ResultLabel {
-            result: result.label(),
-        };
-        self.tokens.get_or_create(&label).inc();
-        self.token_latency
-            .get_or_create(&label)
-            .observe(elapsed.as_secs_f64());
+        self.tokens.observe(result.label(), elapsed);
     }
 }

@@ -59,3 +59,14 @@ pub async fn parts(server: &FakeApiServer, settings: &ClusterSettings) -> Cluste
         .unwrap();
     ClusterParts::build(client, settings, &metrics)
 }
+
+/// A cluster holding connector `team-a/github` (address `https://github.com`)
+/// of a git class whose one file names the address, readable by
+/// `team-a/builder` only.
+pub async fn github_cluster() -> FakeApiServer {
+    let server = FakeApiServer::start().await;
+    server.apply(git_class("# {{ .connector.spec.address }}\n"));
+    server.apply(git_connector("github", "https://github.com"));
+    server.allow("team-a", "builder", "team-a", "github");
+    server
+}

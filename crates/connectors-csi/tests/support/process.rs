@@ -41,6 +41,23 @@ impl ServeProcess {
         command
     }
 
+    /// `serve` for a node whose kubelet root is `dir`: socket `dir/csi.sock`,
+    /// state in `dir/state`, node id `node-a`.
+    pub fn on_node(dir: &Path) -> Command {
+        let mut command = ServeProcess::command();
+        command
+            .arg(format!(
+                "--endpoint=unix://{}",
+                dir.join("csi.sock").display()
+            ))
+            .args(["--node-id", "node-a"])
+            .arg("--state-dir")
+            .arg(dir.join("state"))
+            .arg("--kubelet-root-dir")
+            .arg(dir);
+        command
+    }
+
     /// SIGTERM, then waits (yielding to the runtime, so a client's open
     /// connection sees the GOAWAY) for at most 10 s.
     pub async fn terminate(&mut self) -> ExitStatus {
