@@ -142,6 +142,50 @@ fn entries<const N: usize>(pairs: [(&str, Value); N]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::tests::{class, connector, plan_with, resolved, text, TOKEN};
+    use crate::render::Renderer;
+    use crate::volume::attr;
+
+    fn same_map(a: &Value, b: &Value) -> bool {
+        matches!((a, b), (Value::Map(a), Value::Map(b)) if Arc::ptr_eq(a, b))
+    }
+
+    #[test]
+    fn volumes_of_one_connector_share_its_view() {
+        let git = class("git", None, serde_json::json!([]));
+        let volume = [resolved(&connector("default", "git", "git", None), &git)];
+        let token = Token::new(TOKEN, None);
+        let first = VolumeData::new(&volume, &token, "", ["{{ .connector.spec.address }}"]);
+        let second = VolumeData::new(&volume, &token, "", ["{{ .connector.metadata.name }}"]);
+        assert!(same_map(&first.connectors[0], &second.connectors[0]));
+        assert!(same_map(&first.class(&git), &second.class(&git)));
+
+        let changing = VolumeData::new(&volume, &token, "", ["{{ set .connector \"a\" 1 }}"]);
+        assert!(!same_map(&first.connectors[0], &changing.connectors[0]));
+        assert!(!same_map(&first.class(&git), &changing.class(&git)));
+    }
+
+    #[test]
+    fn a_template_that_changes_a_map_never_changes_another_volumes_data() {
+        let source = "{{ if hasKey .connector \"seen\" }}shared{{ else }}fresh{{ end }}\
+                      {{ $_ := set .connector \"seen\" true }}";
+        let git = class(
+            "git",
+            None,
+            serde_json::json!([{"name": "c", "data": {"f": source}}]),
+        );
+        let volume = [resolved(&connector("default", "git", "git", None), &git)];
+        let renderer = Renderer::default();
+        for _ in 0..2 {
+            let plan = plan_with(
+                &renderer,
+                &volume,
+                &[(attr::CONFIGURATION_NAMES, "c")],
+                None,
+            );
+            assert_eq!(text(&plan.unwrap(), "f"), "fresh");
+        }
+    }
 
     #[test]
     fn only_a_text_naming_a_map_changing_function_gets_a_private_copy() {
