@@ -30,7 +30,7 @@ mod tests;
 mod write;
 
 use mounted::Mounted;
-use write::{blocking, Write};
+use write::{blocking, run_blocking, Write};
 
 /// Everything the pipeline calls, wired once at start-up.
 pub struct PublisherParts {
@@ -231,10 +231,14 @@ impl Publisher {
     pub async fn unpublish(&self, volume_id: &str, target: &Path) -> Result<(), PublishError> {
         let target = self.parts.volumes.target(target)?;
         let _lock = self.mounted.lock(&target).await;
-        let volumes = self.parts.volumes.clone();
+        let (volumes, store) = (self.parts.volumes.clone(), self.parts.state.clone());
         let (at, id) = (target.clone(), volume_id.to_owned());
-        blocking(move || volumes.remove(&at, &id)).await?;
-        self.parts.state.remove(volume_id, &target)?;
+        // The record goes in the same blocking section, off the async workers.
+        run_blocking(move || {
+            volumes.remove(&at, &id)?;
+            Ok(store.remove(&id, &at)?)
+        })
+        .await?;
         if self
             .mounted
             .record(&target)
