@@ -1,11 +1,16 @@
 //! Connector and ConnectorClass, typed as their CRDs (connectors.alauda.io/v1alpha1).
 //!
-//! Each object keeps the full JSON it was read from: templates see every field
-//! of it, while the driver reads only the typed fields below.
+//! Templates see every field of an object, while the driver reads only the
+//! typed fields below. So each object is kept once as what templates see
+//! (its [`view`](Object::view), built when the object is read and shared by
+//! every volume that renders it) beside the few typed fields, not as a
+//! typed model, its JSON and a per-render template value side by side.
 
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use gotemplate::Value;
+use serde::{Deserialize, Deserializer};
 use serde_json::Value as Json;
 
 use crate::volume::ConnectorRef;
@@ -72,15 +77,19 @@ pub struct ConnectorSpec {
 }
 
 /// A Connector or a ConnectorClass: the typed fields the driver reads, and
-/// the whole object as it was read.
-#[derive(Clone, Debug, PartialEq)]
+/// the whole object as templates see it.
+#[derive(Clone, Debug)]
 pub struct Object<S> {
     pub metadata: Metadata,
     pub spec: S,
     /// `status.proxy.httpAddress.url`: a connector's (reverse) proxy, a
     /// class's (forward) proxy.
     pub proxy_address: Option<String>,
-    raw: Json,
+    /// `.connector` / `.connectorclass` of the template data.
+    view: Value,
+    /// A digest of the object's content, the API server's bookkeeping
+    /// aside: equal for a bare resourceVersion bump.
+    content: u64,
 }
 
 /// One Connector: an integration instance (namespaced).
@@ -88,17 +97,47 @@ pub type Connector = Object<ConnectorSpec>;
 /// One ConnectorClass: a kind of tool (cluster-scoped).
 pub type ConnectorClass = Object<ConnectorClassSpec>;
 
-/// The typed spec of a kind, and the kind's name.
+/// The typed spec of a kind, the kind's name, and what its templates see.
 pub trait Spec: serde::de::DeserializeOwned + Default {
     const KIND: &'static str;
+
+    /// The object's JSON with the kind's `proxyAddress` added (`""` when
+    /// there is no proxy).
+    fn template_view(raw: Json, proxy_address: Option<&str>) -> Json;
 }
 
 impl Spec for ConnectorSpec {
     const KIND: &'static str = "Connector";
+
+    /// `status.proxyAddress`.
+    fn template_view(mut raw: Json, proxy_address: Option<&str>) -> Json {
+        let address = Json::String(proxy_address.unwrap_or_default().to_owned());
+        if let Some(object) = raw.as_object_mut() {
+            let status = object
+                .entry("status")
+                .or_insert_with(|| Json::Object(Default::default()));
+            if !status.is_object() {
+                *status = Json::Object(Default::default());
+            }
+            if let Some(status) = status.as_object_mut() {
+                status.insert("proxyAddress".into(), address);
+            }
+        }
+        raw
+    }
 }
 
 impl Spec for ConnectorClassSpec {
     const KIND: &'static str = "ConnectorClass";
+
+    /// `proxyAddress` at the top level.
+    fn template_view(mut raw: Json, proxy_address: Option<&str>) -> Json {
+        let address = Json::String(proxy_address.unwrap_or_default().to_owned());
+        if let Some(object) = raw.as_object_mut() {
+            object.insert("proxyAddress".into(), address);
+        }
+        raw
+    }
 }
 
 /// Type of a configuration param (`string` when unset, as the CRD says).
@@ -184,17 +223,29 @@ impl<S: Spec> Object<S> {
         if shape.metadata.name.is_empty() {
             return Err(ModelError::MissingName { kind: S::KIND });
         }
+        let proxy_address = proxy_url(&raw);
+        let content = content_digest(&raw);
+        let view = Value::from(S::template_view(raw, proxy_address.as_deref()));
         Ok(Object {
             metadata: shape.metadata,
             spec: shape.spec,
-            proxy_address: proxy_url(&raw),
-            raw,
+            proxy_address,
+            view,
+            content,
         })
     }
 
-    /// The object exactly as it was read.
-    pub fn raw(&self) -> &Json {
-        &self.raw
+    /// The object as templates see it: every field as read, plus the
+    /// kind's `proxyAddress`. Shared: a render that may change maps in
+    /// place works on a copy.
+    pub fn view(&self) -> &Value {
+        &self.view
+    }
+
+    /// Whether the two say the same (labels, spec, status...), whatever
+    /// their resourceVersion and managedFields.
+    pub fn same_content(&self, other: &Object<S>) -> bool {
+        self.content == other.content
     }
 }
 
@@ -205,37 +256,6 @@ impl Connector {
             namespace: self.metadata.namespace.clone(),
             name: self.metadata.name.clone(),
         }
-    }
-
-    /// Places a connector read without a namespace into `namespace`, as
-    /// `kubectl apply` would (manifests mode).
-    pub(crate) fn with_default_namespace(mut self, namespace: &str) -> Connector {
-        if self.metadata.namespace.is_empty() {
-            self.metadata.namespace = namespace.to_owned();
-            if let Some(meta) = self.raw.get_mut("metadata").and_then(Json::as_object_mut) {
-                meta.insert("namespace".into(), Json::String(namespace.to_owned()));
-            }
-        }
-        self
-    }
-
-    /// `.connector` of the template data: the object with
-    /// `status.proxyAddress` added (`""` when the connector has no proxy).
-    pub(crate) fn template_json(&self) -> Json {
-        let mut json = self.raw.clone();
-        let address = Json::String(self.proxy_address.clone().unwrap_or_default());
-        if let Some(object) = json.as_object_mut() {
-            let status = object
-                .entry("status")
-                .or_insert_with(|| Json::Object(Default::default()));
-            if !status.is_object() {
-                *status = Json::Object(Default::default());
-            }
-            if let Some(status) = status.as_object_mut() {
-                status.insert("proxyAddress".into(), address);
-            }
-        }
-        json
     }
 }
 
@@ -248,16 +268,53 @@ impl ConnectorClass {
     pub fn configuration(&self, name: &str) -> Option<&Configuration> {
         self.spec.configurations.iter().find(|c| c.name == name)
     }
+}
 
-    /// `.connectorclass` of the template data: the object with
-    /// `proxyAddress` added at the top level (`""` when unset).
-    pub(crate) fn template_json(&self) -> Json {
-        let mut json = self.raw.clone();
-        let address = Json::String(self.proxy_address.clone().unwrap_or_default());
-        if let Some(object) = json.as_object_mut() {
-            object.insert("proxyAddress".into(), address);
+/// Metadata fields that change without the object meaning anything new.
+const BOOKKEEPING: [&str; 2] = ["resourceVersion", "managedFields"];
+
+/// A digest of `raw` without its [`BOOKKEEPING`] metadata. JSON objects
+/// iterate in key order, so equal content gives equal digests.
+fn content_digest(raw: &Json) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    match raw {
+        Json::Object(fields) => {
+            for (key, value) in fields {
+                key.hash(&mut hasher);
+                match (key.as_str(), value) {
+                    ("metadata", Json::Object(meta)) => meta
+                        .iter()
+                        .filter(|(key, _)| !BOOKKEEPING.contains(&key.as_str()))
+                        .for_each(|(key, value)| {
+                            key.hash(&mut hasher);
+                            hash_json(value, &mut hasher);
+                        }),
+                    _ => hash_json(value, &mut hasher),
+                }
+            }
         }
-        json
+        other => hash_json(other, &mut hasher),
+    }
+    hasher.finish()
+}
+
+fn hash_json(json: &Json, hasher: &mut impl Hasher) {
+    match json {
+        Json::Null => 0u8.hash(hasher),
+        Json::Bool(b) => (1u8, b).hash(hasher),
+        Json::Number(n) => (2u8, n.to_string()).hash(hasher),
+        Json::String(s) => (3u8, s).hash(hasher),
+        Json::Array(items) => {
+            (4u8, items.len()).hash(hasher);
+            items.iter().for_each(|item| hash_json(item, hasher));
+        }
+        Json::Object(entries) => {
+            (5u8, entries.len()).hash(hasher);
+            for (key, value) in entries {
+                key.hash(hasher);
+                hash_json(value, hasher);
+            }
+        }
     }
 }
 
@@ -303,12 +360,6 @@ impl<'de, S: Spec> Deserialize<'de> for Object<S> {
     }
 }
 
-impl<S> Serialize for Object<S> {
-    fn serialize<Z: Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
-        self.raw.serialize(serializer)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,6 +376,18 @@ mod tests {
         })
     }
 
+    /// The text at `path` of a template view.
+    fn text_at(view: &Value, path: &[&str]) -> Option<String> {
+        let mut value = view.clone();
+        for key in path {
+            value = match value {
+                Value::Map(map) => map.get(key)?,
+                _ => return None,
+            };
+        }
+        value.as_str().map(str::to_owned)
+    }
+
     #[test]
     fn connector_reads_typed_fields_and_keeps_the_whole_object() {
         let connector = Connector::from_json(git_connector()).unwrap();
@@ -335,34 +398,50 @@ mod tests {
             connector.proxy_address.as_deref(),
             Some("http://proxy.local")
         );
-        assert_eq!(connector.raw()["spec"]["auth"]["name"], json!("basicAuth"));
+        let auth = text_at(connector.view(), &["spec", "auth", "name"]);
+        assert_eq!(auth.as_deref(), Some("basicAuth"));
     }
 
     #[test]
-    fn connector_template_json_adds_status_proxy_address() {
+    fn connector_view_adds_status_proxy_address() {
         let connector = Connector::from_json(git_connector()).unwrap();
-        let data = connector.template_json();
-        assert_eq!(data["status"]["proxyAddress"], json!("http://proxy.local"));
-        assert_eq!(data["metadata"]["labels"]["a"], json!("b"));
+        let view = connector.view();
+        let proxy = text_at(view, &["status", "proxyAddress"]);
+        assert_eq!(proxy.as_deref(), Some("http://proxy.local"));
+        assert_eq!(
+            text_at(view, &["metadata", "labels", "a"]).as_deref(),
+            Some("b")
+        );
     }
 
     #[test]
     fn connector_without_status_gets_an_empty_proxy_address() {
         let mut raw = git_connector();
         raw.as_object_mut().unwrap().remove("status");
-        let data = Connector::from_json(raw).unwrap().template_json();
-        assert_eq!(data["status"]["proxyAddress"], json!(""));
+        let connector = Connector::from_json(raw).unwrap();
+        let proxy = text_at(connector.view(), &["status", "proxyAddress"]);
+        assert_eq!(proxy.as_deref(), Some(""));
     }
 
     #[test]
-    fn connector_without_namespace_takes_the_default_one_in_json_too() {
+    fn a_resource_version_bump_alone_is_the_same_content() {
         let mut raw = git_connector();
-        raw["metadata"].as_object_mut().unwrap().remove("namespace");
-        let connector = Connector::from_json(raw)
-            .unwrap()
-            .with_default_namespace("team-a");
-        assert_eq!(connector.metadata.namespace, "team-a");
-        assert_eq!(connector.raw()["metadata"]["namespace"], json!("team-a"));
+        raw["metadata"]["resourceVersion"] = json!("7");
+        let first = Connector::from_json(raw.clone()).unwrap();
+        raw["metadata"]["resourceVersion"] = json!("8");
+        raw["metadata"]["managedFields"] = json!([{"manager": "kubectl"}]);
+        let bumped = Connector::from_json(raw.clone()).unwrap();
+        assert!(first.same_content(&bumped));
+        raw["spec"]["address"] = json!("https://moved.example.com");
+        let moved = Connector::from_json(raw.clone()).unwrap();
+        assert!(!first.same_content(&moved));
+        raw["spec"]["address"] = json!("https://github.com");
+        raw["metadata"]["labels"] = json!({"a": "c"});
+        let relabelled = Connector::from_json(raw).unwrap();
+        assert!(
+            !first.same_content(&relabelled),
+            "a label change is a change"
+        );
     }
 
     #[test]
@@ -390,10 +469,8 @@ mod tests {
         assert_eq!(params[1].default, Some(json!("true")));
         assert_eq!(params[1].allowed, vec!["true", "false"]);
         assert_eq!(params[2].param_type, ParamType::Array);
-        assert_eq!(
-            class.template_json()["proxyAddress"],
-            json!("http://fwd:80")
-        );
+        let proxy = text_at(class.view(), &["proxyAddress"]);
+        assert_eq!(proxy.as_deref(), Some("http://fwd:80"));
     }
 
     #[test]

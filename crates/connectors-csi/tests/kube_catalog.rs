@@ -1,8 +1,12 @@
-//! KubeCatalog against the fake API server: watch caches, read-through on a
-//! miss, not-found and unavailable answers.
+//! KubeCatalog against the fake API server: watch caches (cluster-wide for
+//! classes and ConfigMaps, per held object for Connectors), read-through on
+//! a miss, not-found and unavailable answers.
+
+#![allow(clippy::unwrap_used)] // test code: a failed step is a failed test
 
 mod support;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,6 +69,25 @@ async fn resolve_until(
     .await;
 }
 
+/// Resolves `refs` and holds them for the volume at `/volume`, as a
+/// successful publish does.
+async fn hold(catalog: &KubeCatalog, refs: &[ConnectorRef]) {
+    let rendered = catalog.resolve(refs).await.unwrap();
+    catalog.hold(Path::new("/volume"), refs, &rendered);
+}
+
+/// Waits until the watch of `namespace/name` is open.
+async fn connector_watch_open(server: &FakeApiServer, namespace: &str, name: &str) {
+    eventually("the connector's own watch is open", async || {
+        server.open_watch_list().iter().any(|w| {
+            w.kind == Kind::Connector
+                && w.namespace.as_deref() == Some(namespace)
+                && w.name.as_deref() == Some(name)
+        })
+    })
+    .await;
+}
+
 fn gets_of(server: &FakeApiServer, path_end: &str) -> usize {
     server
         .non_watch_requests()
@@ -74,25 +97,24 @@ fn gets_of(server: &FakeApiServer, path_end: &str) -> usize {
 }
 
 #[tokio::test]
-async fn a_synced_catalog_resolves_from_its_caches_without_asking_the_api_server() {
+async fn a_held_connector_resolves_from_its_watch_without_asking_the_api_server() {
     let server = FakeApiServer::start().await;
     server.apply(class("git"));
     server.apply(connector("team-a", "github", "git", "https://github.com"));
     let catalog = ready_catalog(&server).await;
+    let refs = [reference("team-a", "github")];
+    hold(&catalog, &refs).await;
+    connector_watch_open(&server, "team-a", "github").await;
     let before = server.non_watch_requests().len();
 
-    let resolved = catalog
-        .resolve(&[reference("team-a", "github")])
-        .await
-        .unwrap();
+    let resolved = catalog.resolve(&refs).await.unwrap();
 
     assert_eq!(resolved.len(), 1);
     assert_eq!(resolved[0].connector.spec.address, "https://github.com");
     assert_eq!(resolved[0].class.name(), "git");
     assert_eq!(
-        resolved[0].connector.raw()["status"]["proxy"]["httpAddress"]["url"],
-        json!("http://github.team-a.proxy"),
-        "the whole object is kept for the templates"
+        resolved[0].connector.proxy_address.as_deref(),
+        Some("http://github.team-a.proxy")
     );
     assert_eq!(
         server.non_watch_requests().len(),
@@ -125,10 +147,11 @@ async fn an_updated_connector_reaches_the_cache_through_the_watch() {
     server.apply(class("git"));
     server.apply(connector("team-a", "github", "git", "https://old"));
     let catalog = ready_catalog(&server).await;
+    let refs = [reference("team-a", "github")];
+    hold(&catalog, &refs).await;
 
     server.apply(connector("team-a", "github", "git", "https://new"));
 
-    let refs = [reference("team-a", "github")];
     resolve_until(
         &catalog,
         &refs,
@@ -137,8 +160,8 @@ async fn an_updated_connector_reaches_the_cache_through_the_watch() {
     .await;
     assert_eq!(
         gets_of(&server, "/connectors/github"),
-        0,
-        "served from the cache"
+        1,
+        "only the first read asked the API server"
     );
 }
 
@@ -148,10 +171,8 @@ async fn a_deleted_connector_is_not_found_naming_it() {
     server.apply(class("git"));
     server.apply(connector("team-a", "github", "git", "https://github.com"));
     let catalog = ready_catalog(&server).await;
-    catalog
-        .resolve(&[reference("team-a", "github")])
-        .await
-        .unwrap();
+    hold(&catalog, &[reference("team-a", "github")]).await;
+    connector_watch_open(&server, "team-a", "github").await;
 
     assert!(server.delete(Kind::Connector, "team-a", "github"));
 
@@ -225,6 +246,7 @@ async fn a_failing_api_server_makes_a_miss_unavailable_until_it_recovers() {
     server.apply(class("git"));
     server.apply(connector("team-a", "cached", "git", "https://cached"));
     let catalog = ready_catalog(&server).await;
+    hold(&catalog, &[reference("team-a", "cached")]).await;
 
     server.fail(Fault::ServerError);
     server.apply(connector("team-a", "fresh", "git", "https://fresh"));
@@ -284,6 +306,7 @@ async fn the_catalog_keeps_up_after_its_watches_are_dropped() {
     server.apply(class("git"));
     server.apply(connector("team-a", "github", "git", "https://old"));
     let catalog = ready_catalog(&server).await;
+    hold(&catalog, &[reference("team-a", "github")]).await;
     server.wait_for_watches(4).await;
 
     server.drop_watches();
@@ -342,6 +365,8 @@ async fn subscribers_hear_of_content_changes_but_not_of_no_op_updates() {
     server.apply(connector("team-a", "github", "git", "https://old"));
     let catalog = ready_catalog(&server).await;
     let mut changes = catalog.subscribe();
+    hold(&catalog, &[reference("team-a", "github")]).await;
+    connector_watch_open(&server, "team-a", "github").await;
 
     server.apply(connector("team-a", "github", "git", "https://old"));
     server.apply(connector("team-a", "github", "git", "https://new"));
@@ -381,6 +406,8 @@ async fn subscribers_hear_of_what_changed_while_the_watch_was_down() {
     server.apply(connector("team-a", "github", "git", "https://old"));
     let catalog = ready_catalog(&server).await;
     let mut changes = catalog.subscribe();
+    hold(&catalog, &[reference("team-a", "github")]).await;
+    connector_watch_open(&server, "team-a", "github").await;
 
     server.fail(Fault::ServerError);
     server.apply(connector("team-a", "github", "git", "https://while-down"));

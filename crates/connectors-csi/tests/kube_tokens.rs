@@ -254,12 +254,20 @@ async fn a_restarted_driver_does_not_mint_for_a_kubelet_volume() {
     driver.stop().await;
 
     let mut driver = node.serve(&[]).await;
+    let skipped = |n: u32| {
+        format!(r#"connectors_csi_calls_total{{operation="refresh",result="skipped"}} {n}"#)
+    };
+    // A restarted driver looks afresh at what its volumes use.
+    eventually(
+        "the refresher checked the recorded volume and waited for kubelet",
+        async || driver.metrics().await.contains(&skipped(1)),
+    )
+    .await;
     node.server
         .apply(git_connector("github", "https://moved.example.com"));
-    let skipped = r#"connectors_csi_calls_total{operation="refresh",result="skipped"} 1"#;
     eventually(
         "the refresher saw the change and waited for kubelet",
-        async || driver.metrics().await.contains(skipped),
+        async || driver.metrics().await.contains(&skipped(2)),
     )
     .await;
     assert!(node.file(".gitconfig").contains("github.com"));

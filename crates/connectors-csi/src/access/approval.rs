@@ -2,8 +2,13 @@
 //! connector, pod), found by its labels or created, and what its conditions
 //! say. The approval controller is not ours; the driver only files the
 //! request and reads it on each publish kubelet retries.
+//!
+//! Once found or filed, a request is read again by name (one GET of one
+//! object) rather than listed by labels. It is not watched: a pending
+//! publish holds no volume, so nothing would say when to stop, a decision
+//! may take hours, and kubelet's backoff already spaces the reads.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -39,12 +44,47 @@ pub(super) struct FiledRequest {
     pub(super) state: RequestState,
 }
 
+/// Requests whose name the driver remembers; beyond, the oldest is
+/// forgotten (and found by its labels again if its pod retries).
+const KNOWN_REQUESTS: usize = 4096;
+
 /// Finds or files AccessRequests, one at a time per (service account,
 /// connector, pod) so concurrent publishes of a pod never file two.
 pub(super) struct Approvals {
     client: Client,
     request_timeout: Duration,
     in_flight: Mutex<HashMap<Triple, Arc<tokio::sync::Mutex<()>>>>,
+    known: Mutex<KnownRequests>,
+}
+
+/// The name of each triple's request, oldest first.
+#[derive(Default)]
+struct KnownRequests {
+    names: HashMap<Triple, String>,
+    order: VecDeque<Triple>,
+}
+
+impl KnownRequests {
+    fn get(&self, triple: &Triple) -> Option<String> {
+        self.names.get(triple).cloned()
+    }
+
+    fn remember(&mut self, triple: Triple, name: String) {
+        if self.names.insert(triple.clone(), name).is_none() {
+            self.order.push_back(triple);
+        }
+        while self.order.len() > KNOWN_REQUESTS {
+            if let Some(oldest) = self.order.pop_front() {
+                self.names.remove(&oldest);
+            }
+        }
+    }
+
+    fn forget(&mut self, triple: &Triple) {
+        if self.names.remove(triple).is_some() {
+            self.order.retain(|known| known != triple);
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -60,6 +100,7 @@ impl Approvals {
             client,
             request_timeout,
             in_flight: Mutex::new(HashMap::new()),
+            known: Mutex::default(),
         }
     }
 
@@ -80,7 +121,7 @@ impl Approvals {
         };
         let filed = {
             let _guard = lock.lock().await;
-            self.find_or_file_alone(pod, connector).await
+            self.read_known(&triple, pod, connector).await
         };
         let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
         if in_flight
@@ -92,22 +133,53 @@ impl Approvals {
         filed
     }
 
+    /// The request by the name it had, if it is still there and still the
+    /// pod's; else found by its labels or filed, and its name remembered.
+    async fn read_known(
+        &self,
+        triple: &Triple,
+        pod: &PodInfo,
+        connector: &ConnectorRef,
+    ) -> Result<FiledRequest, AccessError> {
+        let known = self.known().get(triple);
+        if let Some(name) = known {
+            let api = self.api(&connector.namespace);
+            let read = answer_within(self.request_timeout, api.get_opt(&name))
+                .await
+                .map_err(|err| unavailable(connector, err))?;
+            match read {
+                Some(request) if is_for_subject(&request.data, pod) => {
+                    return Ok(filed_request(connector, &request));
+                }
+                // Deleted (or replaced by another object): look again.
+                _ => self.known().forget(triple),
+            }
+        }
+        let request = self.find_or_file_alone(pod, connector).await?;
+        if let Some(name) = request.metadata.name.clone() {
+            self.known().remember(triple.clone(), name);
+        }
+        Ok(filed_request(connector, &request))
+    }
+
+    fn known(&self) -> std::sync::MutexGuard<'_, KnownRequests> {
+        // Each change is one insert or remove: a poisoned map is whole.
+        self.known.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     async fn find_or_file_alone(
         &self,
         pod: &PodInfo,
         connector: &ConnectorRef,
-    ) -> Result<FiledRequest, AccessError> {
+    ) -> Result<DynamicObject, AccessError> {
         let api = self.api(&connector.namespace);
-        let unavailable = |err: crate::apiserver::CallError| AccessError::Unavailable {
-            connector: connector.clone(),
-            reason: format!("reading or filing its AccessRequest: {err}"),
-        };
+        let failed = |err| unavailable(connector, err);
         let listed = answer_within(
             self.request_timeout,
             api.list(&ListParams::default().labels(&label_selector(pod, connector))),
         )
         .await
-        .map_err(unavailable)?;
+        .map_err(failed)?;
         let mut mine: Vec<DynamicObject> = listed
             .items
             .into_iter()
@@ -122,7 +194,7 @@ impl Approvals {
                     api.create(&PostParams::default(), &new_request(pod, connector)),
                 )
                 .await
-                .map_err(unavailable)?;
+                .map_err(failed)?;
                 tracing::info!(
                     pod = %pod.name,
                     namespace = %pod.namespace,
@@ -133,18 +205,29 @@ impl Approvals {
                 created
             }
         };
-        Ok(FiledRequest {
-            name: format!(
-                "{}/{}",
-                connector.namespace,
-                request.metadata.name.as_deref().unwrap_or_default()
-            ),
-            state: state_of(&request.data),
-        })
+        Ok(request)
     }
 
     fn api(&self, namespace: &str) -> Api<DynamicObject> {
         Api::namespaced_with(self.client.clone(), namespace, &access_request_resource())
+    }
+}
+
+fn unavailable(connector: &ConnectorRef, err: crate::apiserver::CallError) -> AccessError {
+    AccessError::Unavailable {
+        connector: connector.clone(),
+        reason: format!("reading or filing its AccessRequest: {err}"),
+    }
+}
+
+fn filed_request(connector: &ConnectorRef, request: &DynamicObject) -> FiledRequest {
+    FiledRequest {
+        name: format!(
+            "{}/{}",
+            connector.namespace,
+            request.metadata.name.as_deref().unwrap_or_default()
+        ),
+        state: state_of(&request.data),
     }
 }
 
@@ -314,6 +397,25 @@ mod tests {
             )),
             RequestState::Rejected
         );
+    }
+
+    #[test]
+    fn known_request_names_are_bounded_and_the_oldest_goes_first() {
+        let triple = |n: usize| Triple {
+            service_account: "team-a/builder".into(),
+            connector: connector(),
+            pod: format!("team-a/pod-{n}"),
+        };
+        let mut known = KnownRequests::default();
+        for n in 0..=KNOWN_REQUESTS {
+            known.remember(triple(n), format!("request-{n}"));
+        }
+        assert_eq!(known.get(&triple(0)), None);
+        assert_eq!(known.get(&triple(1)).as_deref(), Some("request-1"));
+        known.forget(&triple(1));
+        assert_eq!(known.get(&triple(1)), None);
+        assert_eq!(known.names.len(), KNOWN_REQUESTS - 1);
+        assert_eq!(known.order.len(), KNOWN_REQUESTS - 1);
     }
 
     #[test]

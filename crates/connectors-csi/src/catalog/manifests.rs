@@ -88,9 +88,8 @@ impl ManifestsCatalog {
         let kind = json.get("kind").and_then(Json::as_str).unwrap_or_default();
         match kind {
             Connector::KIND => {
-                let connector = Connector::from_json(json)
-                    .map_err(|err| err.to_string())?
-                    .with_default_namespace(DEFAULT_NAMESPACE);
+                let connector = Connector::from_json(with_default_namespace(json))
+                    .map_err(|err| err.to_string())?;
                 self.connectors
                     .insert(connector.reference(), Arc::new(connector));
             }
@@ -115,6 +114,26 @@ impl ManifestsCatalog {
         }
         Ok(())
     }
+}
+
+/// Places a connector written without a namespace into the default one, as
+/// `kubectl apply` would.
+fn with_default_namespace(mut json: Json) -> Json {
+    let meta = json.as_object_mut().map(|object| {
+        object
+            .entry("metadata")
+            .or_insert_with(|| Json::Object(Default::default()))
+    });
+    if let Some(Json::Object(meta)) = meta {
+        let unset = meta
+            .get("namespace")
+            .and_then(Json::as_str)
+            .is_none_or(str::is_empty);
+        if unset {
+            meta.insert("namespace".into(), Json::String(DEFAULT_NAMESPACE.into()));
+        }
+    }
+    json
 }
 
 fn is_overrides_configmap(json: &Json) -> bool {
@@ -213,6 +232,7 @@ pub(crate) fn reference_dir() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gotemplate::Value;
 
     const MANIFESTS: &str = r#"
 apiVersion: connectors.alauda.io/v1alpha1
@@ -270,9 +290,17 @@ data:
             .await
             .unwrap();
         assert_eq!(resolved[0].class.name(), "my-git");
+        assert_eq!(resolved[0].connector.metadata.namespace, "default");
+        let Value::Map(view) = resolved[0].connector.view() else {
+            panic!("a connector's view is a map");
+        };
+        let Some(Value::Map(metadata)) = view.get("metadata") else {
+            panic!("with its metadata");
+        };
         assert_eq!(
-            resolved[0].connector.raw()["metadata"]["namespace"],
-            "default"
+            metadata.get("namespace").as_ref().and_then(Value::as_str),
+            Some("default"),
+            "templates see the namespace too"
         );
         assert!(catalog.is_ready());
     }

@@ -3,9 +3,13 @@
 //!
 //! Two sources implement [`Catalog`]: [`manifests::ManifestsCatalog`] (YAML
 //! files, offline and manifests mode) and [`kube::KubeCatalog`] (the API
-//! server's objects through watch caches).
+//! server's objects through watch caches). The publisher tells the catalog
+//! which connectors the node's volumes use ([`Catalog::hold`],
+//! [`Catalog::release`]), so that a cluster catalog keeps exactly those
+//! fresh and a node's cost follows what it uses, not the cluster's size.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -14,6 +18,7 @@ use tokio::sync::broadcast;
 use crate::model::{Connector, ConnectorClass};
 use crate::volume::ConnectorRef;
 
+mod holders;
 pub mod kube;
 pub mod manifests;
 
@@ -61,6 +66,19 @@ pub trait Catalog: Send + Sync {
     /// driver runs gives a feed that never fires.
     fn subscribe(&self) -> ChangeFeed {
         ChangeFeed::never()
+    }
+    /// The volume at `volume` uses `connectors` from now on, instead of
+    /// what it used before; `rendered` are the objects it was just
+    /// rendered from (none after a restart, where only the records say
+    /// what is used). From now on the feed reports changes to them. A
+    /// catalog whose objects never change does nothing.
+    fn hold(&self, volume: &Path, connectors: &[ConnectorRef], rendered: &[ResolvedConnector]) {
+        let _ = (volume, connectors, rendered);
+    }
+    /// The volume at `volume` is gone: a connector no other volume uses is
+    /// forgotten, and its changes are no longer reported.
+    fn release(&self, volume: &Path) {
+        let _ = volume;
     }
 }
 

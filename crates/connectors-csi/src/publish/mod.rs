@@ -12,22 +12,25 @@ use std::time::SystemTime;
 
 use tokio::sync::Semaphore;
 
-use crate::access::{Access, AccessError, AccessOutcome};
+use crate::access::{Access, AccessError};
 use crate::catalog::{Catalog, CatalogError};
 use crate::mount::{
     Found, MountError, MountFlagError, MountOptions, StateError, StateStore, VolumeDirs,
     VolumeState,
 };
-use crate::render::{FilePlan, RenderError, Renderer};
+use crate::render::{RenderError, Renderer};
 use crate::telemetry::{Metrics, Operation};
 use crate::tokens::{Token, TokenError, TokenOrigin, Tokens};
-use crate::volume::{AttributeError, VolumeRequest};
+use crate::volume::AttributeError;
 
 mod mounted;
+mod restart;
 #[cfg(test)]
 mod tests;
+mod write;
 
-use mounted::{Mounted, Record};
+use mounted::Mounted;
+use write::{blocking, run_blocking, Write};
 
 /// Everything the pipeline calls, wired once at start-up.
 pub struct PublisherParts {
@@ -133,54 +136,6 @@ pub struct Publisher {
     render_slots: Arc<Semaphore>,
 }
 
-/// What the blocking part of a call does with the rendered files.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Write {
-    /// A new tmpfs.
-    Create,
-    /// Swap the files of the mounted tmpfs, unless they are the same.
-    /// `sealed`: whether the tmpfs is known read-only; a crash mid-update
-    /// can leave it writable with the right files, which then only need
-    /// sealing.
-    Update { sealed: bool },
-}
-
-/// Everything a render needs, owned, so it can run on a blocking thread.
-/// One exists per call and is moved once, so the variants' sizes do not matter.
-#[allow(clippy::large_enum_variant)]
-enum RenderInput {
-    Files {
-        request: VolumeRequest,
-        connectors: Vec<crate::catalog::ResolvedConnector>,
-        overrides: Option<Arc<std::collections::BTreeMap<String, String>>>,
-        token: Token,
-    },
-    /// The approval was rejected: the volume holds only `.error.json`.
-    Rejected(FilePlan),
-}
-
-impl RenderInput {
-    fn token_expires_at(&self) -> Option<SystemTime> {
-        match self {
-            RenderInput::Files { token, .. } => token.expires_at,
-            RenderInput::Rejected(_) => None,
-        }
-    }
-
-    /// The pure step: the files the volume gets.
-    fn plan(self, renderer: &Renderer, ca_cert: &str) -> Result<FilePlan, RenderError> {
-        match self {
-            RenderInput::Files {
-                request,
-                connectors,
-                overrides,
-                token,
-            } => renderer.plan(&request, &connectors, overrides.as_deref(), &token, ca_cert),
-            RenderInput::Rejected(plan) => Ok(plan),
-        }
-    }
-}
-
 impl Publisher {
     /// Loads the records a previous run left and reconciles them with the
     /// mount table (see [`Publisher::reconcile`]).
@@ -193,6 +148,7 @@ impl Publisher {
             render_slots,
         };
         publisher.reconcile();
+        publisher.hold_recorded();
         publisher
             .parts
             .metrics
@@ -275,10 +231,14 @@ impl Publisher {
     pub async fn unpublish(&self, volume_id: &str, target: &Path) -> Result<(), PublishError> {
         let target = self.parts.volumes.target(target)?;
         let _lock = self.mounted.lock(&target).await;
-        let volumes = self.parts.volumes.clone();
+        let (volumes, store) = (self.parts.volumes.clone(), self.parts.state.clone());
         let (at, id) = (target.clone(), volume_id.to_owned());
-        blocking(move || volumes.remove(&at, &id)).await?;
-        self.parts.state.remove(volume_id, &target)?;
+        // The record goes in the same blocking section, off the async workers.
+        run_blocking(move || {
+            volumes.remove(&at, &id)?;
+            Ok(store.remove(&id, &at)?)
+        })
+        .await?;
         if self
             .mounted
             .record(&target)
@@ -286,6 +246,7 @@ impl Publisher {
         {
             let left = self.mounted.remove(&target);
             self.parts.metrics.set_mounted_volumes(left);
+            self.parts.catalog.release(&target);
         }
         tracing::info!(volume_id, target = %target.display(), "volume unpublished");
         Ok(())
@@ -402,133 +363,6 @@ impl Publisher {
         }
     }
 
-    /// The lookups (catalog, access, token) on the async side, then one
-    /// blocking section: plan, compare, write, seal, state record.
-    async fn write_files(
-        &self,
-        request: &PublishRequest,
-        target: &Path,
-        write: Write,
-        kubelet: Option<Token>,
-    ) -> Result<PublishOutcome, PublishError> {
-        let token_origin = match kubelet {
-            Some(_) => TokenOrigin::Kubelet,
-            None => TokenOrigin::Driver,
-        };
-        let input = self
-            .lookups(&request.volume_context, kubelet.clone())
-            .await?;
-        let token_expires_at = input.token_expires_at();
-        let previous = self.mounted.record(target);
-        let state = VolumeState::new(
-            &request.volume_id,
-            target,
-            &request.volume_context,
-            token_expires_at,
-            token_origin,
-            previous
-                .as_ref()
-                .map(|r| r.state.generation.clone())
-                .unwrap_or_default(),
-        );
-        let _slot = self
-            .render_slots
-            .acquire()
-            .await
-            .map_err(|err| PublishError::Task {
-                reason: err.to_string(),
-            })?;
-        let renderer = self.parts.renderer.clone();
-        let ca_cert = self.parts.ca_cert.clone();
-        let volumes = self.parts.volumes.clone();
-        let store = self.parts.state.clone();
-        let (at, id) = (target.to_owned(), request.volume_id.clone());
-        let options = request.mount_options.clone();
-        let same_context = previous
-            .as_ref()
-            .is_some_and(|r| r.state.volume_context == state.volume_context);
-        let (outcome, state) = run_blocking(move || {
-            let plan = input.plan(&renderer, &ca_cert)?;
-            let mut state = state;
-            let outcome = match write {
-                Write::Update { sealed } if volumes.holds(&at, &plan) => {
-                    if !sealed {
-                        volumes.finish_update(&at)?;
-                    }
-                    // After a crash between the swap and the record, the
-                    // record names the generation before.
-                    let mounted = volumes.generation(&at);
-                    if same_context && mounted.as_deref() == Some(state.generation.as_str()) {
-                        return Ok((PublishOutcome::Unchanged, state));
-                    }
-                    state.generation = mounted.unwrap_or_default();
-                    PublishOutcome::Unchanged
-                }
-                Write::Update { .. } => {
-                    state.generation = volumes.update(&at, &plan)?;
-                    PublishOutcome::Updated
-                }
-                Write::Create => {
-                    state.generation = volumes.create(&at, &id, &plan, &options)?;
-                    PublishOutcome::Mounted
-                }
-            };
-            if let Err(err) = store.save(&state) {
-                if write == Write::Create {
-                    // Without its record a restarted driver would not
-                    // refresh the volume: fail rather than half-manage it.
-                    let _ = volumes.discard(&at);
-                }
-                return Err(err.into());
-            }
-            Ok((outcome, state))
-        })
-        .await?;
-        self.parts
-            .metrics
-            .set_template_cache_entries(self.parts.renderer.cached_templates());
-        let count = self.mounted.insert(Record {
-            state,
-            kubelet_token: kubelet,
-        });
-        self.parts.metrics.set_mounted_volumes(count);
-        if outcome == PublishOutcome::Mounted {
-            tracing::info!(volume_id = %request.volume_id, target = %target.display(), "volume published");
-        }
-        Ok(outcome)
-    }
-
-    /// The pipeline's lookups: no disk is touched.
-    async fn lookups(
-        &self,
-        context: &HashMap<String, String>,
-        kubelet: Option<Token>,
-    ) -> Result<RenderInput, PublishError> {
-        let request = VolumeRequest::parse(context)?;
-        let connectors = self.parts.catalog.resolve(&request.connectors).await?;
-        let access = self
-            .parts
-            .access
-            .check(&request.pod, &request.connectors)
-            .await?;
-        if let AccessOutcome::Rejected(rejection) = access {
-            let plan = crate::render::rejection_plan(&rejection.message());
-            return Ok(RenderInput::Rejected(plan));
-        }
-        let token = self
-            .parts
-            .tokens
-            .token(&request.pod, request.token_expiration, kubelet)
-            .await?;
-        let overrides = self.parts.catalog.builtin_templates().await?;
-        Ok(RenderInput::Files {
-            request,
-            connectors,
-            overrides,
-            token,
-        })
-    }
-
     async fn inspect(&self, target: &Path, volume_id: &str) -> Result<Found, PublishError> {
         let volumes = self.parts.volumes.clone();
         let (target, volume_id) = (target.to_owned(), volume_id.to_owned());
@@ -547,55 +381,8 @@ impl Publisher {
             self.parts.state.remove(&stale.state.volume_id, target)?;
             let left = self.mounted.remove(target);
             self.parts.metrics.set_mounted_volumes(left);
+            self.parts.catalog.release(target);
         }
         Ok(())
-    }
-
-    /// At start: a record without its tmpfs is dropped; a tmpfs of ours
-    /// below the kubelet root without a record (a crash between mount and
-    /// record: never handed to a pod) is unmounted and its directory removed.
-    fn reconcile(&self) {
-        let mounts = match self.parts.volumes.own_mounts() {
-            Ok(mounts) => mounts,
-            Err(err) => {
-                tracing::warn!(error = %err, "cannot reconcile volume records with the mount table");
-                return;
-            }
-        };
-        for record in self.mounted.states() {
-            if !mounts.iter().any(|m| m.mount_point == record.target_path) {
-                tracing::info!(volume_id = %record.volume_id, target = %record.target_path.display(), "dropping the record of a volume that is no longer mounted");
-                if let Err(err) = self.forget_stale(&record.target_path) {
-                    tracing::warn!(error = %err, "cannot drop a stale volume record");
-                }
-            }
-        }
-        for mount in mounts {
-            if self.mounted.record(&mount.mount_point).is_some() {
-                continue;
-            }
-            tracing::info!(target = %mount.mount_point.display(), "removing a tmpfs left by an interrupted publish");
-            if let Err(err) = self.parts.volumes.discard(&mount.mount_point) {
-                tracing::warn!(error = %err, "cannot remove a leftover tmpfs");
-            }
-        }
-    }
-}
-
-/// Mount syscalls and file writes block: keep them off the async workers.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, MountError> + Send + 'static,
-) -> Result<T, PublishError> {
-    run_blocking(move || work().map_err(PublishError::from)).await
-}
-
-async fn run_blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, PublishError> + Send + 'static,
-) -> Result<T, PublishError> {
-    match tokio::task::spawn_blocking(work).await {
-        Ok(result) => result,
-        Err(err) => Err(PublishError::Task {
-            reason: err.to_string(),
-        }),
     }
 }

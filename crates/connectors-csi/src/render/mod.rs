@@ -65,13 +65,17 @@ impl Renderer {
             return Err(RenderError::NoConnectors);
         }
         let builtins = builtins::effective_templates(&self.builtins, builtin_overrides);
+        let sources = builtins
+            .values()
+            .map(String::as_str)
+            .chain(plan::included_sources(request, connectors));
         let planner = plan::Planner {
             engine: &self.engine,
             limits: &self.limits,
             request,
             connectors,
             token,
-            data: data::VolumeData::new(connectors, token, ca_cert),
+            data: data::VolumeData::new(connectors, token, ca_cert, sources),
             started: Instant::now(),
         };
         planner.plan(&builtins)

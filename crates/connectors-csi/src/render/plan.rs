@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use gotemplate::{ErrorKind, Limits, Value};
 
-use super::data::{class_value, configurations_value, VolumeData};
+use super::data::{configurations_value, VolumeData};
 use super::engine::Engine;
 use super::redact::Redactor;
 use super::{params, FileOrigin, FilePlan, PlannedFile, RenderError, RenderLimits};
@@ -76,7 +76,7 @@ impl Planner<'_> {
         let class = self
             .connectors
             .get(last)
-            .map(|resolved| class_value(&resolved.class))
+            .map(|resolved| self.data.class(&resolved.class))
             .unwrap_or_default();
         let data = self
             .data
@@ -119,7 +119,7 @@ impl Planner<'_> {
                 .unwrap_or_default();
             let data = self.data.for_file(
                 connector_index,
-                &class_value(class),
+                &self.data.class(class),
                 configurations_value(values),
             );
             let origin = FileOrigin::Configuration {
@@ -208,6 +208,20 @@ impl Planner<'_> {
             }),
         }
     }
+}
+
+/// The templates of the configurations `request` includes, of every class
+/// of the volume.
+pub(crate) fn included_sources<'a>(
+    request: &'a VolumeRequest,
+    connectors: &'a [ResolvedConnector],
+) -> impl Iterator<Item = &'a str> {
+    request.configurations.include.iter().flat_map(move |name| {
+        connectors
+            .iter()
+            .filter_map(move |resolved| resolved.class.configuration(name))
+            .flat_map(|configuration| configuration.data.values().map(String::as_str))
+    })
 }
 
 fn check_file_count(count: usize) -> Result<(), RenderError> {

@@ -3,15 +3,22 @@
 //! server through watch caches.
 //!
 //! Kubelet republishes every volume every minute or so, so a publish must not
-//! cost an API round trip: one watcher per kind ([`watch`]) keeps an
-//! in-memory copy ([`store`]), and only a cache miss (an object created a
-//! moment ago, or not synced yet) falls back to a direct GET. The GET result
-//! is not put into the cache: the watch delivers the object shortly, and
-//! inserting it here could resurrect an object whose deletion the watch has
-//! already applied.
+//! cost an API round trip. What is small by nature is watched cluster-wide
+//! ([`watch`] into [`store`]): the ConnectorClasses and the driver's own two
+//! ConfigMaps. Connectors are not: a cluster may hold tens of thousands, and
+//! a node uses a handful. A Connector is read with one GET when a volume
+//! first needs it; once a volume on this node holds it, a watch of that one
+//! object keeps it fresh until the last such volume goes ([`held`]).
+//!
+//! A GET result is never put into a cluster-wide cache: the watch delivers
+//! the object shortly, and inserting it could resurrect an object whose
+//! deletion the watch has already applied. A held Connector starts from the
+//! object its volume was rendered from, which its own watch then confirms
+//! or corrects.
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,10 +40,12 @@ use crate::apiserver::answer_within;
 use crate::model::{Connector, ConnectorClass};
 use crate::volume::ConnectorRef;
 
+mod held;
 mod object;
 mod store;
 mod watch;
 
+use held::HeldConnectors;
 use object::{class_entry, configmap_entry, connector_entry, ClassKind, ConnectorKind, RawObject};
 use store::{Entry, Store};
 use watch::{keep_in_sync, Notifier, ToEntry};
@@ -49,7 +58,7 @@ pub struct KubeCatalog {
     client: Client,
     namespace: String,
     request_timeout: Duration,
-    connectors: Arc<Store<ConnectorRef, Connector>>,
+    connectors: HeldConnectors,
     classes: Arc<Store<String, ConnectorClass>>,
     templates: Arc<Store<String, BTreeMap<String, String>>>,
     flags: Arc<Store<String, BTreeMap<String, String>>>,
@@ -59,23 +68,21 @@ pub struct KubeCatalog {
 }
 
 impl KubeCatalog {
-    /// Starts the four watchers (on the current tokio runtime). `namespace`
-    /// is the driver's own, where its ConfigMaps live;
-    /// `request_timeout` bounds each read-through GET.
+    /// Starts the three cluster-wide watchers (on the current tokio
+    /// runtime, where the Connector watches start too). `namespace` is the
+    /// driver's own, where its ConfigMaps live; `request_timeout` bounds
+    /// each read-through GET.
     pub fn start(client: Client, namespace: &str, request_timeout: Duration) -> KubeCatalog {
-        let connectors = Arc::new(Store::default());
         let classes = Arc::new(Store::default());
         let templates = Arc::new(Store::default());
         let flags = Arc::new(Store::default());
         let (changes, _) = broadcast::channel(CHANGE_BACKLOG);
+        let connectors = HeldConnectors::new(
+            client.clone(),
+            tokio::runtime::Handle::current(),
+            changes.clone(),
+        );
         let watchers = vec![
-            tokio::spawn(keep_in_sync(
-                Api::<RawObject<ConnectorKind>>::all(client.clone()),
-                watcher::Config::default(),
-                Arc::clone(&connectors),
-                connector_entry,
-                Notifier::new(&changes, |key| CatalogChange::Connector(key.clone())),
-            )),
             tokio::spawn(keep_in_sync(
                 Api::<RawObject<ClassKind>>::all(client.clone()),
                 watcher::Config::default(),
@@ -113,9 +120,14 @@ impl KubeCatalog {
         }
     }
 
+    /// Connectors the node's volumes use now (each has a watch).
+    pub fn watched_connectors(&self) -> usize {
+        self.connectors.watched()
+    }
+
     async fn connector(&self, reference: &ConnectorRef) -> Result<Arc<Connector>, CatalogError> {
         let cached = match self.connectors.get(reference) {
-            Some(cached) => Some(cached),
+            Some(known) => known,
             None => {
                 let api = Api::<RawObject<ConnectorKind>>::namespaced(
                     self.client.clone(),
@@ -234,15 +246,22 @@ impl Catalog for KubeCatalog {
         Ok(cached.and_then(Result::ok))
     }
 
+    /// The cluster-wide caches synced (Connectors are read when used).
     fn is_ready(&self) -> bool {
-        self.connectors.is_synced()
-            && self.classes.is_synced()
-            && self.templates.is_synced()
-            && self.flags.is_synced()
+        self.classes.is_synced() && self.templates.is_synced() && self.flags.is_synced()
     }
 
-    /// Changes seen by the watches from now on (not the initial listing).
+    /// Changes seen by the watches from now on (not the initial listing of
+    /// the cluster-wide kinds); for Connectors, of those a volume holds.
     fn subscribe(&self) -> ChangeFeed {
         ChangeFeed::from_receiver(self.changes.subscribe())
+    }
+
+    fn hold(&self, volume: &Path, connectors: &[ConnectorRef], rendered: &[ResolvedConnector]) {
+        self.connectors.hold(volume, connectors, rendered);
+    }
+
+    fn release(&self, volume: &Path) {
+        self.connectors.release(volume);
     }
 }

@@ -33,6 +33,11 @@ pub(super) fn class(name: &str, proxy: Option<&str>, configurations: Json) -> Ar
 }
 
 pub(super) fn connector(ns: &str, name: &str, class: &str, proxy: Option<&str>) -> Arc<Connector> {
+    Arc::new(Connector::from_json(connector_json(ns, name, class, proxy)).unwrap())
+}
+
+/// A Connector's JSON, as [`connector`] reads it.
+pub(super) fn connector_json(ns: &str, name: &str, class: &str, proxy: Option<&str>) -> Json {
     let mut raw = json!({
         "apiVersion": "connectors.alauda.io/v1alpha1", "kind": "Connector",
         "metadata": {"name": name, "namespace": ns},
@@ -41,7 +46,7 @@ pub(super) fn connector(ns: &str, name: &str, class: &str, proxy: Option<&str>) 
     if let Some(url) = proxy {
         raw["status"] = json!({"proxy": {"httpAddress": {"url": url}}});
     }
-    Arc::new(Connector::from_json(raw).unwrap())
+    raw
 }
 
 pub(super) fn resolved(

@@ -101,7 +101,7 @@ fn reference_git_class_renders_one_url_section_per_connector() {
 #[test]
 fn reference_git_class_reads_connector_params() {
     let class = reference_class(&reference_dir().join("connectors-csi--git.yaml"));
-    let mut raw = connector("team-a", "a", "git", None).raw().clone();
+    let mut raw = connector_json("team-a", "a", "git", None);
     raw["spec"]["params"] = json!([{"name": "sslVerify", "value": "false"}]);
     let conn = Arc::new(Connector::from_json(raw).unwrap());
     let plan = plan(
