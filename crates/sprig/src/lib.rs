@@ -51,6 +51,7 @@ mod lists;
 mod math;
 mod objects;
 mod paths;
+mod primes;
 mod random;
 mod regex;
 mod semver;
