@@ -313,6 +313,7 @@ async fn values_nested_past_what_a_stack_follows_render_as_go_does_and_the_drive
         .publish("vol-too-deep", &target, Some("json-too-deep"))
         .await
         .unwrap_err();
+    eprintln!("json-too-deep: {}", status.message());
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
     assert!(
         status
