@@ -1,5 +1,7 @@
 //! Any text is parsed, and whatever parses is executed over connector-like
-//! data with sprig's functions under small limits: neither may panic.
+//! data with sprig's functions under small limits, the render budget
+//! included: neither may panic, and no input may hold on to memory (the
+//! RSS limit of a long run catches one that does).
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
@@ -38,6 +40,7 @@ fuzz_target!(|input: &[u8]| {
     };
     let limits = Limits {
         max_output_bytes: 64 * 1024,
+        max_built_bytes: 1024 * 1024,
         timeout: Duration::from_millis(200),
     };
     let mut out = String::new();

@@ -98,6 +98,10 @@ impl Map {
         self.entries.read().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn entries_mut(&mut self) -> &mut BTreeMap<Arc<str>, Value> {
+        self.entries.get_mut().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn write(&self) -> RwLockWriteGuard<'_, BTreeMap<Arc<str>, Value>> {
         self.entries.write().unwrap_or_else(|e| e.into_inner())
     }
@@ -176,6 +180,48 @@ impl Clone for Map {
     }
 }
 
+/// Values nested deeper than a thread's stack can follow (Go's JSON allows
+/// 10000 levels; a template can wrap a list in a list a million times) are
+/// freed by a loop: a list or map that holds lists or maps hands them to a
+/// work list instead of dropping them in place, once per level.
+fn free_nested(values: impl Iterator<Item = Value>) {
+    let mut pending: Vec<Value> = values.filter(Value::is_container).collect();
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::List(list) => {
+                if let Some(mut list) = Arc::into_inner(list) {
+                    let items = std::mem::take(&mut list.items);
+                    pending.extend(items.into_iter().filter(Value::is_container));
+                }
+            }
+            Value::Map(map) => {
+                if let Some(mut map) = Arc::into_inner(map) {
+                    let entries = std::mem::take(map.entries_mut());
+                    pending.extend(entries.into_values().filter(Value::is_container));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Drop for List {
+    fn drop(&mut self) {
+        if self.items.iter().any(Value::is_container) {
+            free_nested(std::mem::take(&mut self.items).into_iter());
+        }
+    }
+}
+
+impl Drop for Map {
+    fn drop(&mut self) {
+        let entries = self.entries_mut();
+        if entries.values().any(Value::is_container) {
+            free_nested(std::mem::take(entries).into_values());
+        }
+    }
+}
+
 impl fmt::Debug for Map {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Keys only: values may lead back to this map.
@@ -230,6 +276,11 @@ impl Value {
     /// A `map[string]interface{}`.
     pub fn map(entries: BTreeMap<Arc<str>, Value>) -> Value {
         Value::Map(Arc::new(Map::new(ElemType::Any, entries)))
+    }
+
+    /// Whether it is a list or a map (what can nest).
+    fn is_container(&self) -> bool {
+        matches!(self, Value::List(_) | Value::Map(_))
     }
 
     /// Go's `%T` of the value (`<nil>` for the nil interface).
@@ -320,5 +371,31 @@ impl fmt::Debug for Value {
             Value::Map(m) => write!(f, "{}{:?}", self.type_name(), m.keys()),
             Value::Object(o) => write!(f, "{o:?}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_nested_a_million_levels_deep_are_freed_without_recursion() {
+        std::thread::Builder::new()
+            .stack_size(128 * 1024)
+            .spawn(|| {
+                let mut list = Value::list(Vec::new());
+                let mut map = Value::map(BTreeMap::new());
+                for _ in 0..1_000_000 {
+                    list = Value::list(vec![Value::Int(1), list]);
+                    map = Value::map(BTreeMap::from([(Arc::from("k"), map)]));
+                }
+                let shared = list.clone();
+                drop(list);
+                drop(map);
+                assert!(matches!(&shared, Value::List(l) if l.items.len() == 2));
+            })
+            .unwrap()
+            .join()
+            .unwrap();
     }
 }

@@ -22,6 +22,7 @@ use crate::args;
 use crate::cast::sprint_v;
 use crate::der;
 use crate::encoding::{b64_decode, b64_encode};
+use crate::primes;
 
 /// sprig's `certificate{Cert, Key}`.
 #[derive(Clone, Debug)]
@@ -70,20 +71,16 @@ enum PrivateKey {
 }
 
 /// Go's `DSAKeyFormat` DER: SEQUENCE { 0, P, Q, G, Y, X }.
-fn generate_dsa() -> Vec<u8> {
-    let mut rng = rand_core::OsRng;
-    let components = dsa::Components::generate(&mut rng, dsa::KeySize::DSA_2048_256);
-    let key = dsa::SigningKey::generate(&mut rng, components);
-    let public = key.verifying_key();
-    let c = public.components();
-    der::seq(&[
+fn generate_dsa() -> Result<Vec<u8>, String> {
+    let key = primes::dsa_key().map_err(|why| args::exhausted("key generation", why))?;
+    Ok(der::seq(&[
         der::uint(&[0]),
-        der::uint(&c.p().to_bytes_be()),
-        der::uint(&c.q().to_bytes_be()),
-        der::uint(&c.g().to_bytes_be()),
-        der::uint(&public.y().to_bytes_be()),
-        der::uint(&key.x().to_bytes_be()),
-    ])
+        der::uint(&key.p.to_bytes_be()),
+        der::uint(&key.q.to_bytes_be()),
+        der::uint(&key.g.to_bytes_be()),
+        der::uint(&key.y.to_bytes_be()),
+        der::uint(&key.x.to_bytes_be()),
+    ]))
 }
 
 /// Whether `der` is a SEQUENCE of six INTEGERs.
@@ -150,18 +147,19 @@ impl PrivateKey {
         };
         args::spend("key generation", cost)?;
         let mut rng = rand_core::OsRng;
+        let rsa = |bits| {
+            primes::rsa_key(bits)
+                .map(|k| PrivateKey::Rsa(Box::new(k)))
+                .map_err(|why| args::exhausted("key generation", why))
+        };
         match kind {
-            "rsa" => rsa::RsaPrivateKey::new(&mut rng, 4096)
-                .map(|k| PrivateKey::Rsa(Box::new(k)))
-                .map_err(|e| format!("failed to generate private key: {e}")),
-            "rsa2048" => rsa::RsaPrivateKey::new(&mut rng, 2048)
-                .map(|k| PrivateKey::Rsa(Box::new(k)))
-                .map_err(|e| format!("error generating rsa key: {e}")),
+            "rsa" => rsa(4096),
+            "rsa2048" => rsa(2048),
             "ecdsa" => Ok(PrivateKey::Ec(p256::ecdsa::SigningKey::random(&mut rng))),
             "ed25519" => Ok(PrivateKey::Ed(ed25519_dalek::SigningKey::generate(
                 &mut rng,
             ))),
-            "dsa" => Ok(PrivateKey::Dsa(generate_dsa())),
+            "dsa" => generate_dsa().map(PrivateKey::Dsa),
             other => Err(format!("Unknown type {other}")),
         }
     }
@@ -575,6 +573,8 @@ pub(crate) fn register(m: &mut FuncMap) {
         Function::new(&[Str], None, |a| {
             let kind = match args::string(a, 0)? {
                 "" => "rsa",
+                // The certificate functions' own key kind, not sprig's.
+                "rsa2048" => return Ok(Value::str("Unknown type rsa2048")),
                 other => other,
             };
             match PrivateKey::generate(kind) {

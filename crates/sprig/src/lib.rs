@@ -22,8 +22,11 @@
 //!   changes (`set`, `merge*`) charge what they add, deep and quadratic
 //!   walks (`deepEqual`, `uniq`, `merge`) read the clock, and key
 //!   generation, `bcrypt`, `htpasswd` and `derivePassword` are charged
-//!   their time before they start. Running out fails the render with the
+//!   their time before they start (RSA and DSA prime searches also read
+//!   the clock at every candidate). Running out fails the render with the
 //!   bound's error.
+//! - JSON decoding nests down to Go's 10000 levels without recursion, and
+//!   values nested deeper than a stack can follow are freed by a loop.
 //! - `set $d "k" $d` and merges that would put a map inside itself fail:
 //!   Go cannot print or encode such a map either.
 //!
@@ -51,6 +54,7 @@ mod lists;
 mod math;
 mod objects;
 mod paths;
+mod primes;
 mod random;
 mod regex;
 mod semver;
