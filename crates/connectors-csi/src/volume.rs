@@ -77,6 +77,19 @@ pub struct PodInfo {
     pub service_account: String,
 }
 
+impl PodInfo {
+    /// The pod kubelet names in `volume_context`, unchecked.
+    pub fn of(volume_context: &HashMap<String, String>) -> PodInfo {
+        let get = |key: &str| volume_context.get(key).cloned().unwrap_or_default();
+        PodInfo {
+            name: get(attr::POD_NAME),
+            namespace: get(attr::POD_NAMESPACE),
+            uid: get(attr::POD_UID),
+            service_account: get(attr::SERVICE_ACCOUNT),
+        }
+    }
+}
+
 /// `configuration.names`: what to include, then which final files to drop.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConfigurationSelection {
@@ -123,12 +136,7 @@ impl VolumeRequest {
     ) -> Result<VolumeRequest, AttributeError> {
         check_sizes(volume_context)?;
         let get = |key: &str| volume_context.get(key).map(String::as_str);
-        let pod = PodInfo {
-            name: get(attr::POD_NAME).unwrap_or_default().to_owned(),
-            namespace: get(attr::POD_NAMESPACE).unwrap_or_default().to_owned(),
-            uid: get(attr::POD_UID).unwrap_or_default().to_owned(),
-            service_account: get(attr::SERVICE_ACCOUNT).unwrap_or_default().to_owned(),
-        };
+        let pod = PodInfo::of(volume_context);
         if !pod.namespace.is_empty() {
             check_label(attr::POD_NAMESPACE, &pod.namespace)?;
         }

@@ -9,7 +9,7 @@ mod support;
 use connectors_csi::access::DecisionCacheConfig;
 use connectors_csi::cluster::ClusterSettings;
 use support::apiserver::{Grant, Kind};
-use support::cluster;
+use support::cluster::{self, git_class};
 use support::permissions::{flags_configmap, proxy_grant, Cluster, PROXY_ON, TOKEN};
 use support::{eventually, needs_root};
 use tonic::Code;
@@ -239,6 +239,49 @@ async fn a_denial_for_another_pod_is_its_own_event() {
             == 2
     })
     .await;
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn a_republish_that_cannot_render_keeps_the_files_and_is_one_event() {
+    if !needs_root() {
+        return;
+    }
+    let cluster = Cluster::start(&[]).await;
+    cluster.publish("web-0").await.unwrap();
+    let gitconfig = cluster.target("web-0").join("gitconfig");
+    let before = std::fs::read_to_string(&gitconfig).unwrap();
+
+    cluster
+        .server
+        .apply(git_class("{{ fail \"the class is broken\" }}\n"));
+    eventually("the failed render is an Event on the pod", async || {
+        // Kubelet's periodic republish: it must keep succeeding.
+        cluster.publish("web-0").await.unwrap();
+        !cluster
+            .server
+            .events_with_reason("ConnectorRenderFailed")
+            .is_empty()
+    })
+    .await;
+    for _ in 0..5 {
+        cluster.publish("web-0").await.unwrap();
+    }
+
+    assert_eq!(std::fs::read_to_string(&gitconfig).unwrap(), before);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let events = cluster.server.events_with_reason("ConnectorRenderFailed");
+    assert_eq!(events.len(), 1, "rate-limited: {events:#?}");
+    let event = &events[0].event;
+    assert_eq!(event["type"], "Warning");
+    assert_eq!(event["regarding"]["kind"], "Pod");
+    assert_eq!(event["regarding"]["name"], "web-0");
+    let note = event["note"].as_str().unwrap();
+    assert!(
+        note.contains("the class is broken") && note.contains("previous"),
+        "{note}"
+    );
+    assert!(!event.to_string().contains(TOKEN));
     cluster.stop().await;
 }
 

@@ -440,28 +440,37 @@ fn le(arg1: &Ev, arg2: &Ev) -> Result<bool, String> {
 
 /// `template.HTMLEscapeString`.
 pub(crate) fn html_escape(s: &str) -> String {
-    let room = budget::room();
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if out.len() > room {
-            budget::overrun(out.len());
-            break;
-        }
-        match c {
-            '\0' => out.push('\u{FFFD}'),
-            '"' => out.push_str("&#34;"),
-            '\'' => out.push_str("&#39;"),
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            _ => out.push(c),
-        }
-    }
-    out
+    escape_chars(s, |c, out| match c {
+        '\0' => out.push('\u{FFFD}'),
+        '"' => out.push_str("&#34;"),
+        '\'' => out.push_str("&#39;"),
+        '&' => out.push_str("&amp;"),
+        '<' => out.push_str("&lt;"),
+        '>' => out.push_str("&gt;"),
+        _ => out.push(c),
+    })
 }
 
 /// `template.JSEscapeString`.
 pub(crate) fn js_escape(s: &str) -> String {
+    escape_chars(s, |c, out| match c {
+        '\\' => out.push_str("\\\\"),
+        '\'' => out.push_str("\\'"),
+        '"' => out.push_str("\\\""),
+        '<' => out.push_str("\\u003C"),
+        '>' => out.push_str("\\u003E"),
+        '&' => out.push_str("\\u0026"),
+        '=' => out.push_str("\\u003D"),
+        c if (c as u32) < 0x20 => out.push_str(&format!("\\u00{:02X}", c as u32)),
+        c if c.is_ascii() => out.push(c),
+        c if crate::go::strconv::is_print(c) => out.push(c),
+        c => out.push_str(&format!("\\u{:04X}", c as u32)),
+    })
+}
+
+/// Escapes `s` char by char, stopping (and telling the budget) once the
+/// output cannot fit in what the render may still build.
+fn escape_chars(s: &str, mut escape: impl FnMut(char, &mut String)) -> String {
     let room = budget::room();
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -469,19 +478,7 @@ pub(crate) fn js_escape(s: &str) -> String {
             budget::overrun(out.len());
             break;
         }
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\'' => out.push_str("\\'"),
-            '"' => out.push_str("\\\""),
-            '<' => out.push_str("\\u003C"),
-            '>' => out.push_str("\\u003E"),
-            '&' => out.push_str("\\u0026"),
-            '=' => out.push_str("\\u003D"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u00{:02X}", c as u32)),
-            c if c.is_ascii() => out.push(c),
-            c if crate::go::strconv::is_print(c) => out.push(c),
-            c => out.push_str(&format!("\\u{:04X}", c as u32)),
-        }
+        escape(c, &mut out);
     }
     out
 }

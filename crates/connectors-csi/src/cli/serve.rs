@@ -13,6 +13,7 @@ use connectors_csi::apiserver::REQUEST_TIMEOUT;
 use connectors_csi::catalog::{Catalog, ManifestsCatalog};
 use connectors_csi::cluster::{self, ClusterParts, ClusterSettings};
 use connectors_csi::csi::{self, Driver};
+use connectors_csi::events::{NoEvents, PodEvents};
 use connectors_csi::mount::{StateStore, SystemMounter, VolumeDirs};
 use connectors_csi::publish::{Publisher, PublisherParts};
 use connectors_csi::refresh::Refresher;
@@ -110,7 +111,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 async fn serve(args: Args) -> anyhow::Result<()> {
     let socket = socket_path(&args.endpoint)?;
     let metrics = Arc::new(Metrics::new());
-    let (catalog, access, tokens) = sources(&args, &metrics).await?;
+    let (catalog, access, tokens, events) = sources(&args, &metrics).await?;
     let changes = catalog.subscribe();
     let ca_cert = match &args.ca_cert {
         Some(path) => std::fs::read_to_string(path)
@@ -128,6 +129,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         state,
         ca_cert,
         metrics: metrics.clone(),
+        events,
         render_concurrency: args.render_concurrency.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
         }),
@@ -186,7 +188,13 @@ async fn serve_until_stopped(
 }
 
 /// The pipeline's seams: where objects, permission and tokens come from.
-type Sources = (Arc<dyn Catalog>, Arc<dyn Access>, Tokens);
+/// The pipeline's seams and where Events on pods go.
+type Sources = (
+    Arc<dyn Catalog>,
+    Arc<dyn Access>,
+    Tokens,
+    Arc<dyn PodEvents>,
+);
 
 /// Files when `--manifests` is given, else the API server.
 async fn sources(args: &Args, metrics: &Arc<Metrics>) -> anyhow::Result<Sources> {
@@ -205,7 +213,12 @@ async fn sources(args: &Args, metrics: &Arc<Metrics>) -> anyhow::Result<Sources>
             Some(path) => Tokens::kubelet_or(audience, Arc::new(TokenFile::new(path.clone()))),
             None => Tokens::kubelet(audience),
         };
-        return Ok((Arc::new(catalog), Arc::new(AllowAll), tokens));
+        return Ok((
+            Arc::new(catalog),
+            Arc::new(AllowAll),
+            tokens,
+            Arc::new(NoEvents),
+        ));
     }
     let client = cluster::connect(args.kubeconfig.as_deref(), metrics).await?;
     let parts = ClusterParts::build(
@@ -223,7 +236,7 @@ async fn sources(args: &Args, metrics: &Arc<Metrics>) -> anyhow::Result<Sources>
         TokenSourceMode::Request => Tokens::requested(audience, parts.tokens),
     };
     tracing::info!(namespace = %args.namespace, token_source = ?args.token_source, "cluster mode");
-    Ok((parts.catalog, parts.access, tokens))
+    Ok((parts.catalog, parts.access, tokens, parts.events))
 }
 
 /// `/metrics` and the health endpoints; one listener when both flags name

@@ -14,6 +14,7 @@ use tokio::sync::Semaphore;
 
 use crate::access::{Access, AccessError};
 use crate::catalog::{Catalog, CatalogError};
+use crate::events::{PodEvent, PodEventReason, PodEvents};
 use crate::mount::{
     Found, MountError, MountFlagError, MountOptions, StateError, StateStore, VolumeDirs,
     VolumeState,
@@ -21,7 +22,7 @@ use crate::mount::{
 use crate::render::{RenderError, Renderer};
 use crate::telemetry::{Metrics, Operation};
 use crate::tokens::{Token, TokenError, TokenOrigin, Tokens};
-use crate::volume::AttributeError;
+use crate::volume::{AttributeError, PodInfo};
 
 mod mounted;
 mod restart;
@@ -43,6 +44,8 @@ pub struct PublisherParts {
     /// PEM of the proxy's CA, `""` if none.
     pub ca_cert: String,
     pub metrics: Arc<Metrics>,
+    /// Where a failed republish or refresh is told to the pod's owner.
+    pub events: Arc<dyn PodEvents>,
     /// How many volumes render at once (each on a blocking thread, never
     /// on the async workers that answer Probe and health).
     pub render_concurrency: usize,
@@ -292,8 +295,7 @@ impl Publisher {
             .write_files(&request, target, Write::Update { sealed: true }, kubelet)
             .await;
         if let Err(err) = &refreshed {
-            self.parts.metrics.render_failed(Operation::Refresh);
-            tracing::warn!(volume_id = %state.volume_id, target = %target.display(), error = %err, "refresh failed, previous files kept");
+            self.kept_previous(Operation::Refresh, &request, err);
         }
         refreshed.map(|_| Refreshed::Rendered)
     }
@@ -356,11 +358,27 @@ impl Publisher {
         match written {
             Ok(outcome) => outcome,
             Err(err) => {
-                self.parts.metrics.render_failed(Operation::Republish);
-                tracing::warn!(volume_id = %request.volume_id, target = %target.display(), error = %err, "republish failed, previous files kept");
+                self.kept_previous(Operation::Republish, request, &err);
                 PublishOutcome::KeptPrevious
             }
         }
+    }
+
+    /// A republish or refresh that could not write its files: counted,
+    /// logged and written as an Event on the pod (rate-limited by the sink);
+    /// the previous files stay. Errors never hold a token.
+    fn kept_previous(&self, operation: Operation, request: &PublishRequest, err: &PublishError) {
+        self.parts.metrics.render_failed(operation);
+        tracing::warn!(volume_id = %request.volume_id, target = %request.target_path.display(), error = %err, "{} failed, previous files kept", operation.label());
+        self.parts.events.record(PodEvent {
+            pod: PodInfo::of(&request.volume_context),
+            reason: PodEventReason::RepublishFailed,
+            connector: None,
+            note: format!(
+                "volume {}: the files were not written again, the previous ones are kept: {err}",
+                request.volume_id
+            ),
+        });
     }
 
     async fn inspect(&self, target: &Path, volume_id: &str) -> Result<Found, PublishError> {

@@ -4,6 +4,7 @@
 use super::*;
 use crate::access::AllowAll;
 use crate::catalog::ManifestsCatalog;
+use crate::events::NoEvents;
 use crate::mount::RecordingMounter;
 use crate::tokens::{TokenFile, TokenOrigin};
 
@@ -46,6 +47,7 @@ fn publisher(dir: &Path, mounter: &Arc<RecordingMounter>, metrics: &Arc<Metrics>
         state: StateStore::open(dir.join("state")).unwrap(),
         ca_cert: String::new(),
         metrics: metrics.clone(),
+        events: Arc::new(NoEvents),
         render_concurrency: 2,
     })
 }

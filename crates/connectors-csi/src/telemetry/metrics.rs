@@ -43,7 +43,7 @@ impl Operation {
         Operation::Refresh,
     ];
 
-    fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Operation::Publish => "publish",
             Operation::Republish => "republish",

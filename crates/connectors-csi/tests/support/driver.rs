@@ -18,6 +18,7 @@ use connectors_csi::csi::proto::volume_capability::{
 };
 use connectors_csi::csi::proto::{NodePublishVolumeRequest, VolumeCapability};
 use connectors_csi::csi::{self, Driver};
+use connectors_csi::events::{NoEvents, PodEvents};
 use connectors_csi::mount::{Mounter, StateStore, SystemMounter, VolumeDirs};
 use connectors_csi::publish::{Publisher, PublisherParts};
 use connectors_csi::render::Renderer;
@@ -49,6 +50,8 @@ pub struct Options {
     pub ca_cert: String,
     /// Cluster-mode (or fake) parts replacing the manifests ones.
     pub parts: Option<Seams>,
+    /// Where Events on pods go (cluster mode: the fake API server).
+    pub events: Arc<dyn PodEvents>,
     pub mounter: Arc<dyn Mounter>,
     /// `--kubelet-root-dir`: targets must be below it (default: `root`).
     pub kubelet_root: PathBuf,
@@ -61,6 +64,7 @@ impl Options {
             manifests: vec![quickstart()],
             ca_cert: String::new(),
             parts: None,
+            events: Arc::new(NoEvents),
             mounter: Arc::new(SystemMounter),
             kubelet_root: root.to_owned(),
         }
@@ -104,6 +108,7 @@ impl Options {
             state: StateStore::open(self.state_dir()).unwrap(),
             ca_cert: self.ca_cert.clone(),
             metrics: Arc::new(Metrics::new()),
+            events: self.events.clone(),
             render_concurrency: 2,
         }))
     }

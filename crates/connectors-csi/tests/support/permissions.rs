@@ -70,6 +70,7 @@ impl Cluster {
             parts.access as _,
             Tokens::kubelet_or(AUDIENCE, parts.tokens),
         ));
+        options.events = parts.events;
         let (clients, handle) = driver::start(options).await;
         Cluster {
             server,
