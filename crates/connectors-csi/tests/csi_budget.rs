@@ -33,11 +33,6 @@ const BUILT_LIMIT: &str = "limit of 16777216 bytes";
 /// The render budget's default time bound, as errors name it.
 const TIME_LIMIT: &str = "took longer than the limit of 2s";
 
-/// A bound on how long a call that the budget stops may take: the 2 s time
-/// bound plus room for a loaded CI machine. Only a budget that does not stop
-/// the render (minutes, then out of memory) exceeds it.
-const GENEROUS: Duration = Duration::from_secs(8);
-
 /// Each doubles what it builds 40 times (a terabyte at the end).
 const DOUBLING: &[(&str, &str)] = &[
     (
@@ -206,7 +201,10 @@ async fn doubling_templates_fail_fast_and_the_driver_stays_small() {
             message.contains(BUILT_LIMIT) || message.contains(TIME_LIMIT),
             "{status:?}"
         );
-        assert!(took < GENEROUS, "{configuration} took {took:?}");
+        assert!(
+            took < Duration::from_secs(3),
+            "{configuration} took {took:?}"
+        );
         assert!(mount_at(&target).is_none(), "{configuration}");
         assert!(!target.exists(), "{configuration}");
     }
@@ -263,11 +261,12 @@ async fn thirty_rsa_keys_stop_at_the_time_limit_while_probe_and_another_publish_
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     assert_names_the_file(&status, "keys");
     assert!(status.message().contains(TIME_LIMIT), "{status:?}");
-    assert!(took < GENEROUS, "the key render took {took:?}");
-    // Answered while the keys were still being searched (checked above),
-    // not queued behind them.
-    assert!(probe < GENEROUS / 4, "Probe took {probe:?}");
-    assert!(publish < GENEROUS / 4, "publish took {publish:?}");
+    assert!(
+        took < Duration::from_secs(4),
+        "the key render took {took:?}"
+    );
+    assert!(probe < Duration::from_millis(500), "Probe took {probe:?}");
+    assert!(publish < Duration::from_secs(1), "publish took {publish:?}");
     assert!(target.join("context.token").is_file());
 }
 

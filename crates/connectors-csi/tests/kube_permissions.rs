@@ -249,7 +249,7 @@ async fn a_republish_that_cannot_render_keeps_the_files_and_is_one_event() {
     }
     let cluster = Cluster::start(&[]).await;
     cluster.publish("web-0").await.unwrap();
-    let gitconfig = cluster.target("web-0").join("gitconfig");
+    let gitconfig = cluster.target("web-0").join(".gitconfig");
     let before = std::fs::read_to_string(&gitconfig).unwrap();
 
     cluster

@@ -234,11 +234,12 @@ async fn the_text_page_passes_promtool_before_and_after_calls_and_the_counters_m
     ] {
         assert_value(&before, series, 0.0);
     }
-    // The watch caches' initial listings went through the counted client.
+    // The class watch cache's initial listing went through the counted
+    // client (Connectors are read only when a volume uses one).
     assert!(
         value(
             &before,
-            r#"connectors_csi_api_requests_total{verb="list",resource="connectors",result="ok"}"#
+            r#"connectors_csi_api_requests_total{verb="list",resource="connectorclasses",result="ok"}"#
         )
         .unwrap()
             >= 1.0,
