@@ -177,6 +177,41 @@ async fn unpublish_of_a_foreign_tmpfs_leaves_it_mounted_with_its_files() {
 }
 
 #[tokio::test]
+async fn a_foreign_tmpfs_mounted_over_a_published_volume_is_never_taken_for_it() {
+    if !needs_root() {
+        return;
+    }
+    let node = Node::start().await;
+    let target = node.target("stacked");
+    node.publish("vol-a", &target).await.unwrap();
+    SystemMounter
+        .mount_tmpfs(&target, "someone-else", 1 << 20, &MountOptions::default())
+        .unwrap();
+    write_user_files(&target);
+
+    assert_code(
+        node.publish("vol-a", &target).await,
+        Code::FailedPrecondition,
+        "someone-else",
+    );
+    assert_code(
+        node.unpublish("vol-a", &target).await,
+        Code::FailedPrecondition,
+        "someone-else",
+    );
+    // Still on top: its files are what the target shows.
+    assert_user_files(&target);
+
+    // Once it is gone, the volume underneath is found and unpublished.
+    SystemMounter.unmount(&target).unwrap();
+    assert!(is_read_only_tmpfs(&target));
+    node.unpublish("vol-a", &target).await.unwrap();
+    assert!(mount_at(&target).is_none());
+    assert!(!target.exists());
+    node.handle.stop().await;
+}
+
+#[tokio::test]
 async fn another_volume_id_on_a_mounted_target_is_refused_and_both_calls_leave_its_files() {
     if !needs_root() {
         return;

@@ -69,6 +69,21 @@ pub trait Mounter: Send + Sync {
     fn unmount(&self, target: &Path) -> io::Result<()>;
     /// Every mount, in mount order (later entries are on top).
     fn mount_table(&self) -> io::Result<Vec<MountEntry>>;
+    /// The kernel's unique id of the mount `path` is on (a final symlink not
+    /// followed), never reused while the node runs; `None` where it cannot
+    /// be had (kernels before 6.8, a fake), and callers read the table.
+    fn mount_id(&self, _path: &Path) -> io::Result<Option<u64>> {
+        Ok(None)
+    }
+    /// Whether the mount `path` is on is read-only.
+    fn is_read_only(&self, path: &Path) -> io::Result<bool> {
+        Ok(self
+            .mount_table()?
+            .iter()
+            .rev()
+            .find(|entry| path.starts_with(&entry.mount_point))
+            .is_some_and(MountEntry::is_read_only))
+    }
     /// Whether something is mounted exactly at `target`.
     fn is_mounted(&self, target: &Path) -> io::Result<bool> {
         let real = std::fs::canonicalize(target).unwrap_or_else(|_| target.to_owned());
@@ -171,8 +186,69 @@ impl VolumeDirs {
 
     /// What is at `target` for `volume_id`; a target inside or above
     /// another volume's tmpfs, another volume's or a foreign mount, a file
-    /// or a directory with files are refused.
-    pub fn inspect(&self, target: &Path, volume_id: &str) -> Result<Found, MountError> {
+    /// or a directory with files are refused. `known`: the mount id the
+    /// volume's record holds, if any.
+    pub fn inspect(
+        &self,
+        target: &Path,
+        volume_id: &str,
+        known: Option<u64>,
+    ) -> Result<Found, MountError> {
+        if let Some(found) = self.inspect_by_mount_id(target, known)? {
+            return Ok(found);
+        }
+        self.inspect_by_table(target, volume_id)
+    }
+
+    /// What mount ids alone tell, without the mount table (whose reading
+    /// grows with every mount on the node): the recorded tmpfs still at
+    /// `target`, or a free target with no mount between it and the kubelet
+    /// root, so no volume it could land in or hide. `None`: ask the table.
+    fn inspect_by_mount_id(
+        &self,
+        target: &Path,
+        known: Option<u64>,
+    ) -> Result<Option<Found>, MountError> {
+        let id = |path: &Path| self.mounter.mount_id(path).ok().flatten();
+        let root = || id(self.rules.real_root());
+        match std::fs::symlink_metadata(target) {
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                let nearest = target
+                    .ancestors()
+                    .skip(1)
+                    .find(|dir| std::fs::symlink_metadata(dir).is_ok());
+                let same = nearest.and_then(id).is_some_and(|at| root() == Some(at));
+                Ok(same.then_some(Found::Free))
+            }
+            Ok(meta) if meta.is_dir() => {
+                let Some(at) = id(target) else {
+                    return Ok(None);
+                };
+                // The id was taken at the target right after mounting; a
+                // mount on top or an unmount changes what the target is on.
+                if known == Some(at) {
+                    let read_only =
+                        self.mounter
+                            .is_read_only(target)
+                            .map_err(|source| MountError::MountTable { source })?;
+                    return Ok(Some(Found::Ours {
+                        read_only,
+                        generation: self.generation(target),
+                    }));
+                }
+                let empty = std::fs::read_dir(target).is_ok_and(|mut e| e.next().is_none());
+                Ok((empty && root() == Some(at)).then_some(Found::Free))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The id of the mount at `target`, right after it was written.
+    pub fn mount_id(&self, target: &Path) -> Option<u64> {
+        self.mounter.mount_id(target).ok().flatten()
+    }
+
+    fn inspect_by_table(&self, target: &Path, volume_id: &str) -> Result<Found, MountError> {
         let occupied = |what: String| MountError::Occupied {
             path: target.to_owned(),
             what,
@@ -360,8 +436,13 @@ impl VolumeDirs {
     /// NodeUnpublishVolume's disk part: this volume's tmpfs is unmounted,
     /// then the directory removed if empty; a target already gone is
     /// success; anything else at the target is refused and left alone.
-    pub fn remove(&self, target: &Path, volume_id: &str) -> Result<(), MountError> {
-        match self.inspect(target, volume_id)? {
+    pub fn remove(
+        &self,
+        target: &Path,
+        volume_id: &str,
+        known: Option<u64>,
+    ) -> Result<(), MountError> {
+        match self.inspect(target, volume_id, known)? {
             Found::Ours { .. } => self.discard(target),
             Found::Free => remove_empty_dir(target),
         }

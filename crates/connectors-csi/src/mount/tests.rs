@@ -87,10 +87,10 @@ fn remove_unmounts_and_is_fine_when_the_target_is_gone() {
         &MountOptions::default(),
     )
     .unwrap();
-    dirs.remove(&target, "vol").unwrap();
+    dirs.remove(&target, "vol", None).unwrap();
     assert!(!target.exists());
     assert_eq!(mounter.read_only(&target), None);
-    dirs.remove(&target, "vol").unwrap();
+    dirs.remove(&target, "vol", None).unwrap();
 }
 
 #[test]
@@ -115,9 +115,53 @@ fn a_real_tmpfs_volume_is_created_updated_and_removed() {
     assert_eq!(std::fs::read_to_string(target.join("a")).unwrap(), "3");
     assert!(!target.join("b").exists());
     assert!(!target.join(&first).exists());
-    dirs.remove(&target, "vol").unwrap();
+    dirs.remove(&target, "vol", None).unwrap();
     assert!(!target.exists());
     assert!(tmpfs::find_mount(&target).unwrap().is_none());
+}
+
+/// What the table-free inspection stands on: a remount keeps the mount's
+/// id, a mount on top or a new mount at the same place never has it.
+#[test]
+fn a_volume_is_known_by_its_mount_id_and_nothing_else_has_it() {
+    let (tmp, target) = root_and_target("pod/vol");
+    let dirs = VolumeDirs::new(Arc::new(SystemMounter), 1 << 20, tmp.path());
+    match dirs.create(&target, "vol", &plan(&[("a", "1")]), &MountOptions::default()) {
+        Ok(_) => {}
+        Err(MountError::Mount { source, .. }) if not_root(&source) => return,
+        Err(err) => panic!("{err}"),
+    }
+    let Some(id) = dirs.mount_id(&target) else {
+        eprintln!("skipped: this kernel has no unique mount ids (Linux 6.8)");
+        return;
+    };
+    let ours = |dirs: &VolumeDirs| dirs.inspect(&target, "vol", Some(id)).unwrap();
+    assert!(matches!(ours(&dirs), Found::Ours { read_only: true, .. }));
+    dirs.update(&target, &plan(&[("a", "2")])).unwrap();
+    assert_eq!(dirs.mount_id(&target), Some(id), "a remount keeps the id");
+    assert_ne!(dirs.mount_id(target.parent().unwrap()), Some(id));
+
+    SystemMounter
+        .mount_tmpfs(&target, "someone-else", 1 << 20, &MountOptions::default())
+        .unwrap();
+    let on_top = dirs.inspect(&target, "vol", Some(id));
+    assert!(
+        matches!(on_top, Err(MountError::Occupied { ref what, .. }) if what.contains("someone-else")),
+        "{on_top:?}"
+    );
+    SystemMounter.unmount(&target).unwrap();
+    dirs.remove(&target, "vol", Some(id)).unwrap();
+    assert!(!target.exists());
+
+    std::fs::create_dir_all(&target).unwrap();
+    SystemMounter
+        .mount_tmpfs(&target, "someone-else", 1 << 20, &MountOptions::default())
+        .unwrap();
+    assert_ne!(dirs.mount_id(&target), Some(id), "ids are never reused");
+    assert!(dirs.remove(&target, "vol", Some(id)).is_err());
+    SystemMounter.unmount(&target).unwrap();
+    // A free target below the root is known free without the table.
+    assert_eq!(dirs.inspect(&target, "vol", None).unwrap(), Found::Free);
 }
 
 #[test]
@@ -166,5 +210,5 @@ fn a_failed_update_on_a_real_tmpfs_keeps_the_old_files_read_only() {
     let fits = "y".repeat(40 * 1024);
     dirs.update(&target, &plan(&[("a", &fits)])).unwrap();
     assert_eq!(std::fs::read_to_string(target.join("a")).unwrap(), fits);
-    dirs.remove(&target, "vol").unwrap();
+    dirs.remove(&target, "vol", None).unwrap();
 }

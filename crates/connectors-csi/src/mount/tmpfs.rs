@@ -4,6 +4,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use rustix::fs::{statvfs, statx, AtFlags, StatVfsMountFlags, StatxFlags, CWD};
 use rustix::mount::{MountFlags, UnmountFlags};
 
 use super::{MountOptions, Mounter};
@@ -73,7 +74,21 @@ impl Mounter for SystemMounter {
         let text = std::fs::read_to_string("/proc/self/mountinfo")?;
         Ok(parse_mountinfo(&text).collect())
     }
+
+    fn mount_id(&self, path: &Path) -> io::Result<Option<u64>> {
+        let stat = statx(CWD, path, AtFlags::SYMLINK_NOFOLLOW, MNT_ID_UNIQUE)?;
+        let filled = StatxFlags::from_bits_retain(stat.stx_mask).contains(MNT_ID_UNIQUE);
+        Ok(filled.then_some(stat.stx_mnt_id))
+    }
+
+    fn is_read_only(&self, path: &Path) -> io::Result<bool> {
+        Ok(statvfs(path)?.f_flag.contains(StatVfsMountFlags::RDONLY))
+    }
 }
+
+/// `STATX_MNT_ID_UNIQUE` (Linux 6.8): an id never given to another mount,
+/// where the older `STATX_MNT_ID` is reused once a mount goes.
+const MNT_ID_UNIQUE: StatxFlags = StatxFlags::from_bits_retain(0x4000);
 
 /// One line of `/proc/self/mountinfo`, the parts the driver looks at.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -236,9 +236,10 @@ impl Publisher {
         let _lock = self.mounted.lock(&target).await;
         let (volumes, store) = (self.parts.volumes.clone(), self.parts.state.clone());
         let (at, id) = (target.clone(), volume_id.to_owned());
+        let known = self.mounted.mount_id(&target, volume_id);
         // The record goes in the same blocking section, off the async workers.
         run_blocking(move || {
-            volumes.remove(&at, &id)?;
+            volumes.remove(&at, &id, known)?;
             Ok(store.remove(&id, &at)?)
         })
         .await?;
@@ -383,8 +384,9 @@ impl Publisher {
 
     async fn inspect(&self, target: &Path, volume_id: &str) -> Result<Found, PublishError> {
         let volumes = self.parts.volumes.clone();
+        let known = self.mounted.mount_id(target, volume_id);
         let (target, volume_id) = (target.to_owned(), volume_id.to_owned());
-        blocking(move || volumes.inspect(&target, &volume_id)).await
+        blocking(move || volumes.inspect(&target, &volume_id, known)).await
     }
 
     async fn discard(&self, target: &Path) -> Result<(), PublishError> {

@@ -20,6 +20,9 @@ pub(super) struct Record {
     /// Kubelet's last token for the volume, for re-renders between its
     /// republishes.
     pub(super) kubelet_token: Option<Token>,
+    /// The kernel's id of the volume's tmpfs (see `Mounter::mount_id`), so a
+    /// later call knows its mount without reading the mount table.
+    pub(super) mount_id: Option<u64>,
 }
 
 #[derive(Default)]
@@ -67,6 +70,7 @@ impl Mounted {
                 let record = Record {
                     state,
                     kubelet_token: None,
+                    mount_id: None,
                 };
                 (record.state.target_path.clone(), record)
             })
@@ -107,6 +111,16 @@ impl Mounted {
 
     pub(super) fn record(&self, target: &Path) -> Option<Record> {
         self.with_records(|records| records.get(target).cloned())
+    }
+
+    /// The mount id recorded for `volume_id` at `target`.
+    pub(super) fn mount_id(&self, target: &Path, volume_id: &str) -> Option<u64> {
+        self.with_records(|records| {
+            records
+                .get(target)
+                .filter(|r| r.state.volume_id == volume_id)
+                .and_then(|r| r.mount_id)
+        })
     }
 
     /// Stores a record; returns how many there are.

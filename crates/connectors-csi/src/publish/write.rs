@@ -127,7 +127,7 @@ impl Publisher {
         let same_context = previous
             .as_ref()
             .is_some_and(|r| r.state.volume_context == state.volume_context);
-        let (outcome, state) = run_blocking(move || {
+        let (outcome, state, mount_id) = run_blocking(move || {
             let plan = input.plan(&renderer, &ca_cert)?;
             let mut state = state;
             let outcome = match write {
@@ -139,7 +139,7 @@ impl Publisher {
                     // record names the generation before.
                     let mounted = volumes.generation(&at);
                     if same_context && mounted.as_deref() == Some(state.generation.as_str()) {
-                        return Ok((PublishOutcome::Unchanged, state));
+                        return Ok((PublishOutcome::Unchanged, state, volumes.mount_id(&at)));
                     }
                     state.generation = mounted.unwrap_or_default();
                     PublishOutcome::Unchanged
@@ -161,7 +161,7 @@ impl Publisher {
                 }
                 return Err(err.into());
             }
-            Ok((outcome, state))
+            Ok((outcome, state, volumes.mount_id(&at)))
         })
         .await?;
         self.parts
@@ -171,6 +171,7 @@ impl Publisher {
         let count = self.mounted.insert(Record {
             state,
             kubelet_token: kubelet,
+            mount_id,
         });
         self.parts.metrics.set_mounted_volumes(count);
         if outcome == PublishOutcome::Mounted {
