@@ -204,7 +204,7 @@ impl VolumeDirs {
     /// grows with every mount on the node): the recorded tmpfs still at
     /// `target`, or a free target with no mount between it and the kubelet
     /// root, so no volume it could land in or hide. `None`: ask the table.
-    fn inspect_by_mount_id(
+    pub fn inspect_by_mount_id(
         &self,
         target: &Path,
         known: Option<u64>,
@@ -227,10 +227,10 @@ impl VolumeDirs {
                 // The id was taken at the target right after mounting; a
                 // mount on top or an unmount changes what the target is on.
                 if known == Some(at) {
-                    let read_only =
-                        self.mounter
-                            .is_read_only(target)
-                            .map_err(|source| MountError::MountTable { source })?;
+                    let read_only = self
+                        .mounter
+                        .is_read_only(target)
+                        .map_err(|source| MountError::MountTable { source })?;
                     return Ok(Some(Found::Ours {
                         read_only,
                         generation: self.generation(target),
@@ -248,7 +248,8 @@ impl VolumeDirs {
         self.mounter.mount_id(target).ok().flatten()
     }
 
-    fn inspect_by_table(&self, target: &Path, volume_id: &str) -> Result<Found, MountError> {
+    /// [`inspect`](Self::inspect) from the mount table alone.
+    pub fn inspect_by_table(&self, target: &Path, volume_id: &str) -> Result<Found, MountError> {
         let occupied = |what: String| MountError::Occupied {
             path: target.to_owned(),
             what,

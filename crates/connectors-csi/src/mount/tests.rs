@@ -126,7 +126,12 @@ fn a_real_tmpfs_volume_is_created_updated_and_removed() {
 fn a_volume_is_known_by_its_mount_id_and_nothing_else_has_it() {
     let (tmp, target) = root_and_target("pod/vol");
     let dirs = VolumeDirs::new(Arc::new(SystemMounter), 1 << 20, tmp.path());
-    match dirs.create(&target, "vol", &plan(&[("a", "1")]), &MountOptions::default()) {
+    match dirs.create(
+        &target,
+        "vol",
+        &plan(&[("a", "1")]),
+        &MountOptions::default(),
+    ) {
         Ok(_) => {}
         Err(MountError::Mount { source, .. }) if not_root(&source) => return,
         Err(err) => panic!("{err}"),
@@ -136,7 +141,13 @@ fn a_volume_is_known_by_its_mount_id_and_nothing_else_has_it() {
         return;
     };
     let ours = |dirs: &VolumeDirs| dirs.inspect(&target, "vol", Some(id)).unwrap();
-    assert!(matches!(ours(&dirs), Found::Ours { read_only: true, .. }));
+    assert!(matches!(
+        ours(&dirs),
+        Found::Ours {
+            read_only: true,
+            ..
+        }
+    ));
     dirs.update(&target, &plan(&[("a", "2")])).unwrap();
     assert_eq!(dirs.mount_id(&target), Some(id), "a remount keeps the id");
     assert_ne!(dirs.mount_id(target.parent().unwrap()), Some(id));

@@ -383,10 +383,16 @@ impl Publisher {
     }
 
     async fn inspect(&self, target: &Path, volume_id: &str) -> Result<Found, PublishError> {
-        let volumes = self.parts.volumes.clone();
         let known = self.mounted.mount_id(target, volume_id);
+        // A few stat calls on the kubelet directory cost less than a hand-off
+        // to a blocking thread; reading the mount table, needed only when
+        // they cannot tell, does not.
+        if let Some(found) = self.parts.volumes.inspect_by_mount_id(target, known)? {
+            return Ok(found);
+        }
+        let volumes = self.parts.volumes.clone();
         let (target, volume_id) = (target.to_owned(), volume_id.to_owned());
-        blocking(move || volumes.inspect(&target, &volume_id, known)).await
+        blocking(move || volumes.inspect_by_table(&target, &volume_id)).await
     }
 
     async fn discard(&self, target: &Path) -> Result<(), PublishError> {
