@@ -47,9 +47,14 @@ pub(crate) fn write_generation(target: &Path, plan: &FilePlan) -> io::Result<Str
         let _ = remove_dir_if_present(&dir);
         return Err(err);
     }
-    replace_link(target, DATA_LINK, Path::new(&generation))?;
+    if previous.is_some() {
+        replace_link(target, DATA_LINK, Path::new(&generation))?;
+    } else {
+        // A first generation: nothing to swap.
+        ensure_link(target, DATA_LINK, Path::new(&generation))?;
+    }
     for name in &names {
-        link_file(target, name)?;
+        ensure_link(target, name, &Path::new(DATA_LINK).join(name))?;
     }
     remove_stale_links(target, &names)?;
     remove_generations_except(target, Some(&generation))?;
@@ -154,21 +159,27 @@ fn write_file(path: &Path, content: &[u8]) -> io::Result<()> {
 /// Points `target/name` at `to` with one rename, replacing what was there.
 fn replace_link(target: &Path, name: &str, to: &Path) -> io::Result<()> {
     let temp = target.join(TEMP_LINK);
-    match fs::remove_file(&temp) {
-        Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
-        _ => {}
+    if let Err(err) = symlink(to, &temp) {
+        if err.kind() != io::ErrorKind::AlreadyExists {
+            return Err(err);
+        }
+        // Left by an update that crashed before its rename.
+        fs::remove_file(&temp)?;
+        symlink(to, &temp)?;
     }
-    symlink(to, &temp)?;
     fs::rename(&temp, target.join(name))
 }
 
-/// `name → ..data/name`, created only when missing: an existing link
-/// already follows `..data`.
-fn link_file(target: &Path, name: &str) -> io::Result<()> {
-    let wanted = Path::new(DATA_LINK).join(name);
-    match fs::read_link(target.join(name)) {
-        Ok(link) if link == wanted => Ok(()),
-        _ => replace_link(target, name, &wanted),
+/// `target/name → to`: created where missing (one call on a fresh
+/// volume), kept where it already points there, replaced otherwise.
+fn ensure_link(target: &Path, name: &str, to: &Path) -> io::Result<()> {
+    let path = target.join(name);
+    match symlink(to, &path) {
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => match fs::read_link(&path) {
+            Ok(link) if link == to => Ok(()),
+            _ => replace_link(target, name, to),
+        },
+        other => other,
     }
 }
 
