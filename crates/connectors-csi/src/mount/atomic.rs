@@ -28,14 +28,40 @@ const FILE_MODE: u32 = 0o644;
 /// it, fixes the per-file links and removes older generations. Returns the
 /// new generation's directory name.
 pub(crate) fn write_generation(target: &Path, plan: &FilePlan) -> io::Result<String> {
-    let names: BTreeSet<&str> = plan.files.iter().map(|f| f.name.as_str()).collect();
-    for name in &names {
-        check_name(name)?;
-    }
+    let names = checked_names(plan)?;
     let previous = current_generation(target)?;
     // Leftovers of an update that failed or crashed would take the room the
     // new generation needs.
     remove_generations_except(target, previous.as_deref())?;
+    let generation = write_and_link(target, plan, &names, previous.is_some())?;
+    remove_stale_links(target, &names)?;
+    remove_generations_except(target, Some(&generation))?;
+    Ok(generation)
+}
+
+/// [`write_generation`] into the empty tmpfs the caller has just mounted:
+/// nothing to swap, nothing left over to remove.
+pub(crate) fn write_first_generation(target: &Path, plan: &FilePlan) -> io::Result<String> {
+    let names = checked_names(plan)?;
+    write_and_link(target, plan, &names, false)
+}
+
+fn checked_names(plan: &FilePlan) -> io::Result<BTreeSet<&str>> {
+    let names: BTreeSet<&str> = plan.files.iter().map(|f| f.name.as_str()).collect();
+    for name in &names {
+        check_name(name)?;
+    }
+    Ok(names)
+}
+
+/// The generation directory with its files, `..data` to it (`swap`: one
+/// rename over the current link) and each file's link.
+fn write_and_link(
+    target: &Path,
+    plan: &FilePlan,
+    names: &BTreeSet<&str>,
+    swap: bool,
+) -> io::Result<String> {
     let generation = new_generation_dir(target)?;
     let dir = target.join(&generation);
     let written = plan
@@ -47,17 +73,14 @@ pub(crate) fn write_generation(target: &Path, plan: &FilePlan) -> io::Result<Str
         let _ = remove_dir_if_present(&dir);
         return Err(err);
     }
-    if previous.is_some() {
+    if swap {
         replace_link(target, DATA_LINK, Path::new(&generation))?;
     } else {
-        // A first generation: nothing to swap.
         ensure_link(target, DATA_LINK, Path::new(&generation))?;
     }
-    for name in &names {
+    for name in names {
         ensure_link(target, name, &Path::new(DATA_LINK).join(name))?;
     }
-    remove_stale_links(target, &names)?;
-    remove_generations_except(target, Some(&generation))?;
     Ok(generation)
 }
 

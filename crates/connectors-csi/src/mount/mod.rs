@@ -368,7 +368,7 @@ impl VolumeDirs {
                 source,
             });
         }
-        let written = self.write_then_seal(target, plan);
+        let written = self.write_then_seal(target, plan, atomic::write_first_generation);
         if written.is_err() {
             let _ = self.discard(target);
         }
@@ -385,7 +385,7 @@ impl VolumeDirs {
                 mode: "read-write",
                 source,
             })?;
-        let written = self.write_then_seal(target, plan);
+        let written = self.write_then_seal(target, plan, atomic::write_generation);
         if written.is_err() {
             // Best effort: the error being reported is the write's.
             let _ = self.seal(target);
@@ -424,12 +424,16 @@ impl VolumeDirs {
             })
     }
 
-    fn write_then_seal(&self, target: &Path, plan: &FilePlan) -> Result<String, MountError> {
-        let data_dir =
-            atomic::write_generation(target, plan).map_err(|source| MountError::Write {
-                path: target.to_owned(),
-                source,
-            })?;
+    fn write_then_seal(
+        &self,
+        target: &Path,
+        plan: &FilePlan,
+        write: fn(&Path, &FilePlan) -> io::Result<String>,
+    ) -> Result<String, MountError> {
+        let data_dir = write(target, plan).map_err(|source| MountError::Write {
+            path: target.to_owned(),
+            source,
+        })?;
         self.seal(target)?;
         Ok(data_dir)
     }
