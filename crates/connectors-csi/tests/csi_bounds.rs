@@ -30,7 +30,7 @@ async fn publish(
 
 #[tokio::test]
 async fn two_hundred_thousand_connectors_are_refused_within_a_second_and_probe_answers() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::mounts::NodeDir::new();
     let (clients, handle) = start(Options::new(dir.path())).await;
     let target = dir.path().join("pods/p/volumes/v/mount");
     let names: Vec<String> = (0..200_000).map(|i| format!("connector-{i}")).collect();
@@ -59,7 +59,7 @@ async fn two_hundred_thousand_connectors_are_refused_within_a_second_and_probe_a
 
 #[tokio::test]
 async fn a_megabyte_attribute_value_is_refused_with_a_short_message() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::mounts::NodeDir::new();
     let (clients, handle) = start(Options::new(dir.path())).await;
     let target = dir.path().join("pods/p/volumes/v/mount");
     for key in ["connector.name", "configuration.params", "my.own.attribute"] {
@@ -79,7 +79,7 @@ async fn a_class_with_ten_thousand_files_is_resource_exhausted_naming_the_bound(
     if !needs_root() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::mounts::NodeDir::new();
     let mut data = String::new();
     for i in 0..10_000 {
         data.push_str(&format!("      f{i}.txt: 'x'\n"));
@@ -120,7 +120,7 @@ async fn probe_and_another_publish_answer_while_a_slow_template_renders() {
     if !needs_root() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::mounts::NodeDir::new();
     let manifests = dir.path().join("slow.yaml");
     std::fs::write(
         &manifests,

@@ -174,7 +174,7 @@ async fn doubling_templates_fail_fast_and_the_driver_stays_small() {
     if !needs_root() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::mounts::NodeDir::new();
     let served = serve(dir.path(), &budget_class(dir.path(), DOUBLING)).await;
     served.probe().await;
     let idle = served.memory_kib("VmRSS");
@@ -226,7 +226,7 @@ async fn thirty_rsa_keys_stop_at_the_time_limit_while_probe_and_another_publish_
     if !needs_root() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::mounts::NodeDir::new();
     let keys = r#"{{ range until 30 }}{{ genPrivateKey "rsa" }}{{ end }}"#;
     let served = serve(dir.path(), &budget_class(dir.path(), &[("keys", keys)])).await;
     let served = std::sync::Arc::new(served);
@@ -275,7 +275,7 @@ async fn values_nested_past_what_a_stack_follows_render_as_go_does_and_the_drive
     if !needs_root() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::mounts::NodeDir::new();
     let configurations = [
         // Go's encoding/json accepts 10000 levels and refuses 10001.
         (

@@ -287,7 +287,7 @@ async fn a_driver_killed_mid_call_leaves_every_target_whole_or_absent_after_rest
         });
     eprintln!("CRASH_SEED={seed}");
     let mut rng = Rng(seed);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::mounts::NodeDir::new();
     let node = Node {
         dir: dir.path().to_owned(),
         manifests: write_manifests(dir.path()),

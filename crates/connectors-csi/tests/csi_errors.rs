@@ -115,7 +115,7 @@ async fn a_pod_without_rights_on_the_connector_is_permission_denied() {
     if !needs_root() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::mounts::NodeDir::new();
     let (clients, handle) = start_with(dir.path(), quickstart_seams(Arc::new(DenyAll))).await;
     let target = dir.path().join("pods/a/volumes/v/mount");
     let status = publish_status(&clients, &target, context()).await;
@@ -133,7 +133,7 @@ async fn an_unreachable_api_server_is_unavailable_and_not_ready() {
     if !needs_root() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::mounts::NodeDir::new();
     let seams: Seams = (
         Arc::new(Unreachable),
         Arc::new(AllowAll),
@@ -164,7 +164,7 @@ async fn a_volume_without_any_token_source_fails_without_mounting() {
     if !needs_root() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::mounts::NodeDir::new();
     let (clients, handle) = start_with(dir.path(), quickstart_seams(Arc::new(AllowAll))).await;
     let target = dir.path().join("pods/a/volumes/v/mount");
     let status = publish_status(&clients, &target, quickstart_context()).await;
@@ -207,7 +207,7 @@ async fn size_bounds_and_template_errors_have_their_own_codes() {
     if !needs_root() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::mounts::NodeDir::new();
     let catalog = ManifestsCatalog::load(&[write_bad_classes(dir.path())]).unwrap();
     let seams: Seams = (
         Arc::new(catalog),
@@ -242,7 +242,7 @@ async fn concurrent_publishes_of_one_volume_mount_it_once() {
     if !needs_root() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::mounts::NodeDir::new();
     let (clients, handle) = start_with(dir.path(), quickstart_seams(Arc::new(AllowAll))).await;
     let target = dir.path().join("pods/a/volumes/v/mount");
     let calls = (0..8).map(|_| {

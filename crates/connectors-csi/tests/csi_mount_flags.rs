@@ -39,7 +39,7 @@ fn publish_with_flags(target: &Path, flags: &[&str]) -> NodePublishVolumeRequest
 
 #[tokio::test]
 async fn a_selinux_context_flag_is_passed_to_the_tmpfs_mount() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::mounts::NodeDir::new();
     let mounter = Arc::new(RecordingMounter::default());
     let mut options = Options::new(dir.path());
     options.mounter = mounter.clone();
@@ -64,7 +64,7 @@ async fn a_selinux_context_flag_is_passed_to_the_tmpfs_mount() {
 
 #[tokio::test]
 async fn a_mount_flag_the_volume_cannot_take_is_invalid_and_mounts_nothing() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::mounts::NodeDir::new();
     let (mut clients, driver) = start(Options::new(dir.path())).await;
     let target = target(dir.path());
     for flag in [

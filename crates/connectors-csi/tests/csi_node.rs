@@ -372,7 +372,7 @@ async fn missing_objects_are_not_found_naming_them() {
     if !needs_root() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::mounts::NodeDir::new();
     let manifests = dir.path().join("manifests");
     std::fs::create_dir_all(&manifests).unwrap();
     for file in ["connector.yaml", "connectorclass.yaml"] {

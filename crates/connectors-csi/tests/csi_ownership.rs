@@ -22,17 +22,17 @@ use tonic::Code;
 const TOKEN: &str = "ownership-token-s3cr3t";
 
 struct Node {
-    dir: tempfile::TempDir,
+    dir: support::mounts::NodeDir,
     clients: Clients,
     handle: DriverHandle,
 }
 
 impl Node {
     async fn start() -> Node {
-        Node::start_in(tempfile::tempdir().unwrap()).await
+        Node::start_in(support::mounts::NodeDir::new()).await
     }
 
-    async fn start_in(dir: tempfile::TempDir) -> Node {
+    async fn start_in(dir: support::mounts::NodeDir) -> Node {
         let (clients, handle) = start(Options::new(dir.path())).await;
         Node {
             dir,
@@ -312,7 +312,7 @@ async fn a_restart_removes_a_leftover_tmpfs_without_a_record() {
 async fn relative_dotted_symlinked_and_outside_targets_are_refused_with_nothing_mounted() {
     let node = Node::start().await;
     let root = node.dir.path().display().to_string();
-    let elsewhere = tempfile::tempdir().unwrap();
+    let elsewhere = support::mounts::NodeDir::new();
     std::fs::create_dir_all(node.dir.path().join("pods")).unwrap();
     std::os::unix::fs::symlink(elsewhere.path(), node.dir.path().join("pods/linked")).unwrap();
     let cases = [

@@ -101,7 +101,7 @@ fn spellings() -> Vec<String> {
 #[tokio::test]
 async fn no_spelling_of_the_token_reaches_an_error_or_a_log_line() {
     let (logs, _guard) = CapturedLogs::start();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::mounts::NodeDir::new();
     let mut options = Options::new(dir.path());
     options.manifests = vec![manifests(dir.path())];
     let (clients, handle) = start(options).await;

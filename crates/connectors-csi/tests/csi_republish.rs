@@ -48,7 +48,7 @@ async fn an_identical_republish_changes_nothing_and_a_new_token_swaps() {
     if !needs_root() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::mounts::NodeDir::new();
     let (clients, handle) = start(Options::new(dir.path())).await;
     let target = dir.path().join("pods/q/volumes/v/mount");
     publish(&clients, &target, "quiet-token-one").await;

@@ -39,7 +39,7 @@ async fn serve_answers_csi_and_http_then_exits_cleanly_on_sigterm() {
     if !needs_root() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::mounts::NodeDir::new();
     let socket = dir.path().join("csi.sock");
     std::fs::write(&socket, "left by a crashed driver").unwrap();
     let port = free_port();
@@ -104,7 +104,7 @@ async fn serve_answers_csi_and_http_then_exits_cleanly_on_sigterm() {
 
 #[test]
 fn requested_tokens_need_the_api_server_and_a_token_file_needs_manifests() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::mounts::NodeDir::new();
     let endpoint = format!("unix://{}", dir.path().join("csi.sock").display());
     let serve = |args: &[&str]| {
         let output = ServeProcess::command()

@@ -31,7 +31,7 @@ struct ClusterDriver {
     server: FakeApiServer,
     clients: Clients,
     handle: Option<DriverHandle>,
-    dir: tempfile::TempDir,
+    dir: support::mounts::NodeDir,
 }
 
 impl Drop for ClusterDriver {
@@ -65,7 +65,7 @@ impl ClusterDriver {
         server.apply(git_connector("github", "https://github.com"));
         server.allow("team-a", "builder", "team-a", "*");
 
-        let dir = tempfile::tempdir().unwrap();
+        let dir = support::mounts::NodeDir::new();
         let parts = cluster::parts(&server, &cluster::settings()).await;
         let mut options = driver::Options::new(dir.path());
         options.parts = Some((
@@ -336,7 +336,7 @@ async fn the_serve_binary_requesting_tokens_publishes_and_re_renders_on_a_connec
         return;
     }
     let server = cluster::github_cluster().await;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::mounts::NodeDir::new();
     let socket = dir.path().join("csi.sock");
     let port = http::free_port();
     let mut command = ServeProcess::on_node(dir.path());

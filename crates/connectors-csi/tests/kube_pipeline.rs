@@ -26,7 +26,7 @@ struct Cluster {
     server: FakeApiServer,
     publisher: Arc<Publisher>,
     mounter: Arc<RecordingMounter>,
-    dir: tempfile::TempDir,
+    dir: support::mounts::NodeDir,
 }
 
 impl Cluster {
@@ -51,7 +51,7 @@ impl Cluster {
         let tokens = tokens(&parts);
         let catalog = parts.catalog as Arc<dyn Catalog>;
         eventually("the catalog is ready", async || catalog.is_ready()).await;
-        let dir = tempfile::tempdir().unwrap();
+        let dir = support::mounts::NodeDir::new();
         let mounter = Arc::new(RecordingMounter::default());
         let mut options = Options::new(dir.path());
         options.mounter = mounter.clone();

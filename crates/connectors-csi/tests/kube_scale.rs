@@ -29,7 +29,7 @@ struct Node {
     server: FakeApiServer,
     running: Option<(Clients, DriverHandle)>,
     refresher: Option<tokio::task::JoinHandle<()>>,
-    dir: tempfile::TempDir,
+    dir: support::mounts::NodeDir,
 }
 
 impl Drop for Node {
@@ -64,7 +64,7 @@ impl Node {
             server,
             running: None,
             refresher: None,
-            dir: tempfile::tempdir().unwrap(),
+            dir: support::mounts::NodeDir::new(),
         };
         node.start_driver().await;
         node

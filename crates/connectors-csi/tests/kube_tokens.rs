@@ -32,7 +32,7 @@ use tonic::Code;
 /// left mounted there (unmounted on drop, even when a test fails).
 struct Node {
     server: FakeApiServer,
-    dir: tempfile::TempDir,
+    dir: support::mounts::NodeDir,
 }
 
 impl Drop for Node {
@@ -56,7 +56,7 @@ impl Node {
         let server = cluster::github_cluster().await;
         Node {
             server,
-            dir: tempfile::tempdir().unwrap(),
+            dir: support::mounts::NodeDir::new(),
         }
     }
 

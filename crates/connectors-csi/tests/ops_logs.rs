@@ -64,7 +64,7 @@ fn line_with<'a>(lines: &'a [Map<String, Value>], message: &str) -> &'a Map<Stri
 
 #[tokio::test]
 async fn a_failed_publishs_json_line_names_the_pod_namespace_volume_and_code() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::mounts::NodeDir::new();
     let (process, mut client) = serve(dir.path(), "json").await;
     let target = dir.path().join("pods/app-0/volumes/config/mount");
 
@@ -107,7 +107,7 @@ async fn every_line_of_a_publish_and_its_unpublish_carries_the_pod_and_volume() 
     if !needs_root() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::mounts::NodeDir::new();
     let (process, mut client) = serve(dir.path(), "json").await;
     let target = dir.path().join("pods/app-0/volumes/config/mount");
     let context = with_kubelet_token(quickstart_context(), TOKEN);
@@ -141,7 +141,7 @@ async fn every_line_of_a_publish_and_its_unpublish_carries_the_pod_and_volume() 
 
 #[tokio::test]
 async fn text_logs_on_a_pipe_have_no_colour_codes_and_name_the_pod() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::mounts::NodeDir::new();
     let (process, mut client) = serve(dir.path(), "text").await;
     let target = dir.path().join("pods/app-0/volumes/config/mount");
     let _ = client

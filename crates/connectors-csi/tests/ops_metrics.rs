@@ -32,7 +32,7 @@ const DRIVER_CREDENTIAL: &str = "driver-credential";
 /// A cluster, a `serve --token-source request` on it, and a kubelet-like client.
 struct Node {
     server: FakeApiServer,
-    dir: tempfile::TempDir,
+    dir: support::mounts::NodeDir,
     process: ServeProcess,
     client: NodeClient<Channel>,
     port: u16,
@@ -51,7 +51,7 @@ impl Node {
     /// Connector `team-a/github`, readable by `team-a/builder` only.
     async fn start() -> Node {
         let server = cluster::github_cluster().await;
-        let dir = tempfile::tempdir().unwrap();
+        let dir = support::mounts::NodeDir::new();
         let socket = dir.path().join("csi.sock");
         let port = http::free_port();
         let mut command = ServeProcess::on_node(dir.path());

@@ -83,3 +83,39 @@ pub fn state_text(dir: &Path) -> String {
     }
     text
 }
+
+/// A test's node directory (kubelet root, state, socket): a temporary
+/// directory whose mounts are detached when it goes, so a test that ends
+/// with a volume published, or panics, leaves no tmpfs on the machine.
+pub struct NodeDir(tempfile::TempDir);
+
+impl NodeDir {
+    pub fn new() -> NodeDir {
+        NodeDir(tempfile::tempdir().unwrap())
+    }
+
+    pub fn path(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl Drop for NodeDir {
+    fn drop(&mut self) {
+        let Ok(root) = std::fs::canonicalize(self.0.path()) else {
+            return;
+        };
+        let Ok(text) = std::fs::read_to_string("/proc/self/mountinfo") else {
+            return;
+        };
+        let below: Vec<PathBuf> = text
+            .lines()
+            .filter_map(|line| line.split(' ').nth(4).map(unescape_octal))
+            .map(PathBuf::from)
+            .filter(|point| point.starts_with(&root))
+            .collect();
+        // Topmost first.
+        for point in below.iter().rev() {
+            let _ = rustix::mount::unmount(point, rustix::mount::UnmountFlags::DETACH);
+        }
+    }
+}

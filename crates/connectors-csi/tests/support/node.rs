@@ -10,18 +10,18 @@ use connectors_csi::csi::proto::NodeUnpublishVolumeRequest;
 use super::driver::{publish_request, start, Clients, DriverHandle, Options};
 
 pub struct Node {
-    pub dir: tempfile::TempDir,
+    pub dir: super::mounts::NodeDir,
     pub clients: Clients,
     pub handle: DriverHandle,
 }
 
 impl Node {
     pub async fn start() -> Node {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = super::mounts::NodeDir::new();
         Node::start_in(dir).await
     }
 
-    pub async fn start_in(dir: tempfile::TempDir) -> Node {
+    pub async fn start_in(dir: super::mounts::NodeDir) -> Node {
         let options = Options::new(dir.path());
         std::fs::write(options.token_file(), "file-token-s3cr3t").unwrap();
         let (clients, handle) = start(options).await;

@@ -25,7 +25,7 @@ pub struct Cluster {
     pub server: FakeApiServer,
     pub clients: Clients,
     pub handle: Option<DriverHandle>,
-    pub dir: tempfile::TempDir,
+    pub dir: super::mounts::NodeDir,
 }
 
 impl Drop for Cluster {
@@ -62,7 +62,7 @@ impl Cluster {
         if !flags.is_empty() {
             server.apply(flags_configmap(flags));
         }
-        let dir = tempfile::tempdir().unwrap();
+        let dir = super::mounts::NodeDir::new();
         let parts = cluster::parts(&server, &settings).await;
         let mut options = driver::Options::new(dir.path());
         options.parts = Some((
