@@ -18,7 +18,7 @@ use connectors_csi::csi::proto::identity_client::IdentityClient;
 use connectors_csi::csi::proto::node_client::NodeClient;
 use connectors_csi::csi::proto::{NodeUnpublishVolumeRequest, ProbeRequest};
 use support::attributes::{quickstart_context, with_kubelet_token};
-use support::driver::{connect, publish_request, quickstart};
+use support::driver::{class_manifests, connect, publish_request, quickstart};
 use support::mounts::mount_at;
 use support::needs_root;
 use support::process::{wait_for_socket, ServeProcess};
@@ -56,30 +56,16 @@ const DOUBLING: &[(&str, &str)] = &[
 /// A ConnectorClass `budget` with one configuration per `(name, template)`,
 /// each rendering the file `NAME.txt`, and a Connector `budget` of it.
 fn budget_class(dir: &Path, configurations: &[(&str, &str)]) -> PathBuf {
-    let mut yaml = String::new();
-    for (name, template) in configurations {
-        let template = template.replace('\'', "''");
-        yaml.push_str(&format!(
-            "  - name: {name}\n    data:\n      {name}.txt: '{template}'\n"
-        ));
-    }
-    let path = dir.join("budget.yaml");
-    std::fs::write(
-        &path,
-        format!(
-            "apiVersion: connectors.alauda.io/v1alpha1\n\
-             kind: ConnectorClass\n\
-             metadata: {{name: budget}}\n\
-             spec:\n  configurations:\n{yaml}\
-             ---\n\
-             apiVersion: connectors.alauda.io/v1alpha1\n\
-             kind: Connector\n\
-             metadata: {{name: budget, namespace: default}}\n\
-             spec: {{address: 'https://x', connectorClassName: budget}}\n"
-        ),
-    )
-    .unwrap();
-    path
+    let files: Vec<String> = configurations
+        .iter()
+        .map(|(name, _)| format!("{name}.txt"))
+        .collect();
+    let entries: Vec<(&str, &str, &str)> = configurations
+        .iter()
+        .zip(&files)
+        .map(|((name, template), file)| (*name, file.as_str(), *template))
+        .collect();
+    class_manifests(dir, "budget", &entries)
 }
 
 /// `serve` as the DaemonSet runs it, on the quick start and `class`.

@@ -36,30 +36,11 @@ const FORMS: &[(&str, &str)] = &[
 ];
 
 fn manifests(dir: &std::path::Path) -> std::path::PathBuf {
-    let mut configurations = String::new();
-    for (name, template) in FORMS {
-        let template = template.replace('\'', "''");
-        configurations.push_str(&format!(
-            "  - name: {name}\n    data:\n      leak.txt: '{template}'\n"
-        ));
-    }
-    let path = dir.join("leaky.yaml");
-    std::fs::write(
-        &path,
-        format!(
-            "apiVersion: connectors.alauda.io/v1alpha1\n\
-             kind: ConnectorClass\n\
-             metadata: {{name: leaky}}\n\
-             spec:\n  configurations:\n{configurations}\
-             ---\n\
-             apiVersion: connectors.alauda.io/v1alpha1\n\
-             kind: Connector\n\
-             metadata: {{name: leaky, namespace: default}}\n\
-             spec: {{address: 'https://x', connectorClassName: leaky}}\n"
-        ),
-    )
-    .unwrap();
-    path
+    let configurations: Vec<(&str, &str, &str)> = FORMS
+        .iter()
+        .map(|(name, template)| (*name, "leak.txt", *template))
+        .collect();
+    support::driver::class_manifests(dir, "leaky", &configurations)
 }
 
 /// Every spelling the forms produce, to look for in what came out.

@@ -14,7 +14,6 @@ use std::time::Duration;
 use connectors_csi::catalog::Catalog;
 use connectors_csi::csi::proto::node_client::NodeClient;
 use connectors_csi::csi::proto::NodeUnpublishVolumeRequest;
-use connectors_csi::mount::{Mounter, SystemMounter};
 use connectors_csi::tokens::Tokens;
 use support::apiserver::{FakeApiServer, Fault, Kind};
 use support::attributes::{team_a_pod, with_kubelet_token};
@@ -32,21 +31,6 @@ struct ClusterDriver {
     clients: Clients,
     handle: Option<DriverHandle>,
     dir: support::mounts::NodeDir,
-}
-
-impl Drop for ClusterDriver {
-    /// Leaves no tmpfs behind, even when a test failed half-way.
-    fn drop(&mut self) {
-        let Ok(pods) = std::fs::read_dir(self.dir.path().join("pods")) else {
-            return;
-        };
-        for pod in pods.flatten() {
-            let target = pod.path().join("volume");
-            if SystemMounter.is_mounted(&target).unwrap_or(false) {
-                let _ = SystemMounter.unmount(&target);
-            }
-        }
-    }
 }
 
 /// `--token-source`.

@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use connectors_csi::catalog::Catalog;
 use connectors_csi::csi::proto::NodeUnpublishVolumeRequest;
-use connectors_csi::mount::{Mounter, SystemMounter};
 use connectors_csi::refresh::Refresher;
 use connectors_csi::tokens::Tokens;
 use support::apiserver::{FakeApiServer, Kind, OpenWatch};
@@ -30,21 +29,6 @@ struct Node {
     running: Option<(Clients, DriverHandle)>,
     refresher: Option<tokio::task::JoinHandle<()>>,
     dir: support::mounts::NodeDir,
-}
-
-impl Drop for Node {
-    /// Leaves no tmpfs behind, even when a test failed half-way.
-    fn drop(&mut self) {
-        let Ok(pods) = std::fs::read_dir(self.dir.path().join("pods")) else {
-            return;
-        };
-        for pod in pods.flatten() {
-            let target = pod.path().join("volume");
-            if SystemMounter.is_mounted(&target).unwrap_or(false) {
-                let _ = SystemMounter.unmount(&target);
-            }
-        }
-    }
 }
 
 impl Node {

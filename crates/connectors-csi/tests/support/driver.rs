@@ -39,6 +39,36 @@ pub fn quickstart() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart")
 }
 
+/// Writes `NAME.yaml` in `dir`: a ConnectorClass `name` with one
+/// configuration per `(configuration, file, template)` and a Connector
+/// `default/NAME` of it; returns its path, for `--manifests`.
+pub fn class_manifests(dir: &Path, name: &str, configurations: &[(&str, &str, &str)]) -> PathBuf {
+    let mut yaml = String::new();
+    for (configuration, file, template) in configurations {
+        let template = template.replace('\'', "''");
+        yaml.push_str(&format!(
+            "  - name: {configuration}\n    data:\n      {file}: '{template}'\n"
+        ));
+    }
+    let path = dir.join(format!("{name}.yaml"));
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: connectors.alauda.io/v1alpha1\n\
+             kind: ConnectorClass\n\
+             metadata: {{name: {name}}}\n\
+             spec:\n  configurations:\n{yaml}\
+             ---\n\
+             apiVersion: connectors.alauda.io/v1alpha1\n\
+             kind: Connector\n\
+             metadata: {{name: {name}, namespace: default}}\n\
+             spec: {{address: 'https://x', connectorClassName: {name}}}\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
 /// The pipeline's three seams: where objects, permission and tokens come from.
 pub type Seams = (Arc<dyn Catalog>, Arc<dyn Access>, Tokens);
 

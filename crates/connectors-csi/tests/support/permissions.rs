@@ -13,7 +13,6 @@ use super::mounts::mount_at;
 use super::{AUDIENCE, DRIVER_NAMESPACE};
 use connectors_csi::catalog::Catalog;
 use connectors_csi::cluster::ClusterSettings;
-use connectors_csi::mount::{Mounter, SystemMounter};
 use connectors_csi::tokens::Tokens;
 use serde_json::{json, Value as Json};
 
@@ -26,26 +25,6 @@ pub struct Cluster {
     pub clients: Clients,
     pub handle: Option<DriverHandle>,
     pub dir: super::mounts::NodeDir,
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let Ok(pods) = std::fs::read_dir(self.dir.path().join("pods")) else {
-            return;
-        };
-        for pod in pods.flatten() {
-            for volume in std::fs::read_dir(pod.path())
-                .into_iter()
-                .flatten()
-                .flatten()
-            {
-                let target = volume.path();
-                if SystemMounter.is_mounted(&target).unwrap_or(false) {
-                    let _ = SystemMounter.unmount(&target);
-                }
-            }
-        }
-    }
 }
 
 impl Cluster {
