@@ -180,7 +180,7 @@ fn check_sizes(context: &HashMap<String, String>) -> Result<(), AttributeError> 
             return Err(AttributeError::new(
                 attribute,
                 format!(
-                    "the value of {:?} is {} bytes, more than the limit of {limit}",
+                    "the value of {} is {} bytes, more than the limit of {limit}",
                     excerpt(key),
                     value.len()
                 ),

@@ -273,6 +273,11 @@ fn oversized_values_are_refused_quoting_only_a_few_dozen_characters() {
         let message = err.to_string();
         assert!(message.len() < 200, "{key}: {} bytes", message.len());
         assert!(message.contains("more than the limit"), "{message}");
+        // The key quoted once, as Go would print it.
+        assert!(
+            message.contains(&format!("the value of {key:?} is 1048576 bytes")),
+            "{message}"
+        );
     }
     let params = format!("{{\"c\": {{\"v\": \"{}\"}}}}", "p".repeat(MAX_PARAMS_BYTES));
     let err = error(&[(attr::CONFIGURATION_PARAMS, &params)]);
