@@ -34,7 +34,7 @@ impl VolumeDirs {
         volume_id: &str,
         known: Option<u64>,
     ) -> Result<Found, MountError> {
-        if let Some(found) = self.inspect_by_mount_id(target, known)? {
+        if let Some(found) = self.inspect_by_mount_id(target, known) {
             return Ok(found);
         }
         self.inspect_by_table(target, volume_id)
@@ -44,11 +44,7 @@ impl VolumeDirs {
     /// grows with every mount on the node): the recorded tmpfs still at
     /// `target`, or a free target with no mount between it and the kubelet
     /// root, so no volume it could land in or hide. `None`: ask the table.
-    pub fn inspect_by_mount_id(
-        &self,
-        target: &Path,
-        known: Option<u64>,
-    ) -> Result<Option<Found>, MountError> {
+    pub fn inspect_by_mount_id(&self, target: &Path, known: Option<u64>) -> Option<Found> {
         let id = |path: &Path| self.mounter.mount_id(path).ok().flatten();
         let root = || id(self.rules.real_root());
         match std::fs::symlink_metadata(target) {
@@ -58,28 +54,24 @@ impl VolumeDirs {
                     .skip(1)
                     .find(|dir| std::fs::symlink_metadata(dir).is_ok());
                 let same = nearest.and_then(id).is_some_and(|at| root() == Some(at));
-                Ok(same.then_some(Found::Free))
+                same.then_some(Found::Free)
             }
             Ok(meta) if meta.is_dir() => {
-                let Some(at) = id(target) else {
-                    return Ok(None);
-                };
+                let at = id(target)?;
                 // The id was taken at the target right after mounting; a
                 // mount on top or an unmount changes what the target is on.
                 if known == Some(at) {
-                    let read_only = self
-                        .mounter
-                        .is_read_only(target)
-                        .map_err(|source| MountError::MountTable { source })?;
-                    return Ok(Some(Found::Ours {
+                    // Unreadable flags: the table says.
+                    let read_only = self.mounter.is_read_only(target).ok()?;
+                    return Some(Found::Ours {
                         read_only,
                         generation: self.generation(target),
-                    }));
+                    });
                 }
                 let empty = std::fs::read_dir(target).is_ok_and(|mut e| e.next().is_none());
-                Ok((empty && root() == Some(at)).then_some(Found::Free))
+                (empty && root() == Some(at)).then_some(Found::Free)
             }
-            _ => Ok(None),
+            _ => None,
         }
     }
 

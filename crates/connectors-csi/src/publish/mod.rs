@@ -387,7 +387,7 @@ impl Publisher {
         // A few stat calls on the kubelet directory cost less than a hand-off
         // to a blocking thread; reading the mount table, needed only when
         // they cannot tell, does not.
-        if let Some(found) = self.parts.volumes.inspect_by_mount_id(target, known)? {
+        if let Some(found) = self.parts.volumes.inspect_by_mount_id(target, known) {
             return Ok(found);
         }
         let volumes = self.parts.volumes.clone();
