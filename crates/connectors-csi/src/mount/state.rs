@@ -88,6 +88,9 @@ pub enum StateError {
     },
 }
 
+/// A record being saved, until its rename.
+const TEMP_SUFFIX: &str = ".json.tmp";
+
 /// A directory (0700) of `<volume>@<target hash>.json` files (0600): the
 /// records hold pod identities and params, for the driver's eyes only.
 #[derive(Clone, Debug)]
@@ -97,7 +100,9 @@ pub struct StateStore {
 
 impl StateStore {
     /// Creates the directory if needed and makes it private, also when an
-    /// older version left it readable.
+    /// older version left it readable. A record a crash left half-saved
+    /// (its temporary file, never renamed) is removed: it was never a record.
+    /// Called once at start, before any save.
     pub fn open(dir: impl Into<PathBuf>) -> Result<StateStore, StateError> {
         use std::os::unix::fs::PermissionsExt;
         let dir = dir.into();
@@ -107,6 +112,11 @@ impl StateStore {
         };
         std::fs::create_dir_all(&dir).map_err(io_error)?;
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).map_err(io_error)?;
+        for entry in std::fs::read_dir(&dir).map_err(io_error)?.flatten() {
+            if entry.file_name().to_string_lossy().ends_with(TEMP_SUFFIX) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
         Ok(StateStore { dir })
     }
 
@@ -118,7 +128,7 @@ impl StateStore {
     /// record or the new one, never half of one.
     pub(crate) fn save(&self, state: &VolumeState) -> Result<(), StateError> {
         let path = self.path_for(&state.volume_id, &state.target_path);
-        let temp = path.with_extension("json.tmp");
+        let temp = path.with_extension(&TEMP_SUFFIX[1..]);
         let io_error = |source| StateError::Io {
             path: path.clone(),
             source,
@@ -252,6 +262,30 @@ fn file_safe(id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_half_saved_record_left_by_a_crash_is_removed_at_open() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("state");
+        let store = StateStore::open(&dir).unwrap();
+        let state = VolumeState::new(
+            "vol",
+            Path::new("/pods/p/vol"),
+            &HashMap::new(),
+            None,
+            TokenOrigin::Kubelet,
+            String::new(),
+        );
+        store.save(&state).unwrap();
+        let record = store.path_for("vol", Path::new("/pods/p/vol"));
+        let half = record.with_extension("json.tmp");
+        std::fs::write(&half, "{\"volume_id\": \"vo").unwrap();
+
+        let store = StateStore::open(&dir).unwrap();
+        assert!(!half.exists());
+        assert!(record.exists());
+        assert_eq!(store.list().unwrap().0.len(), 1);
+    }
 
     fn context() -> HashMap<String, String> {
         HashMap::from([
