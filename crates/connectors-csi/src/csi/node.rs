@@ -101,17 +101,6 @@ impl NodeService {
             }
         }
     }
-
-    /// Kubelet names the pod only when publishing: an unpublish finds it in
-    /// the volume's record, if there is one.
-    fn recorded_pod(&self, volume_id: &str, target_path: &str) -> Option<(String, String)> {
-        let record = self.publisher.recorded(volume_id, Path::new(target_path))?;
-        let context = record.volume_context;
-        Some((
-            context.get(attr::POD_NAME)?.clone(),
-            context.get(attr::POD_NAMESPACE)?.clone(),
-        ))
-    }
 }
 
 /// Puts the pod on a call's span, when known (displayed: unquoted in text).
@@ -218,7 +207,11 @@ impl Node for NodeService {
             volume_id = %request.volume_id,
             code = Empty
         );
-        let pod = self.recorded_pod(&request.volume_id, &request.target_path);
+        // Kubelet names the pod only when publishing: an unpublish finds it in
+        // the volume's record, if there is one.
+        let pod = self
+            .publisher
+            .recorded_pod(&request.volume_id, Path::new(&request.target_path));
         name_pod(
             &span,
             pod.as_ref().map(|(name, _)| name.as_str()),

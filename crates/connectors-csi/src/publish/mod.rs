@@ -22,7 +22,7 @@ use crate::mount::{
 use crate::render::{RenderError, Renderer};
 use crate::telemetry::{Metrics, Operation};
 use crate::tokens::{Token, TokenError, TokenOrigin, Tokens};
-use crate::volume::{AttributeError, PodInfo};
+use crate::volume::{attr, AttributeError, PodInfo};
 
 mod mounted;
 mod restart;
@@ -243,12 +243,7 @@ impl Publisher {
             Ok(store.remove(&id, &at)?)
         })
         .await?;
-        if self
-            .mounted
-            .record(&target)
-            .is_some_and(|r| r.state.volume_id == volume_id)
-        {
-            let left = self.mounted.remove(&target);
+        if let Some(left) = self.mounted.remove_volume(&target, volume_id) {
             self.parts.metrics.set_mounted_volumes(left);
             self.parts.catalog.release(&target);
         }
@@ -306,12 +301,18 @@ impl Publisher {
         self.mounted.states()
     }
 
-    /// The record of `volume_id` at exactly `target`, if there is one.
-    pub fn recorded(&self, volume_id: &str, target: &Path) -> Option<VolumeState> {
+    /// The pod (name, namespace) the record of `volume_id` at exactly
+    /// `target` names, if there is one.
+    pub fn recorded_pod(&self, volume_id: &str, target: &Path) -> Option<(String, String)> {
         self.mounted
-            .record(target)
-            .map(|record| record.state)
-            .filter(|state| state.volume_id == volume_id)
+            .read(target, volume_id, |record| {
+                let context = &record.state.volume_context;
+                Some((
+                    context.get(attr::POD_NAME)?.clone(),
+                    context.get(attr::POD_NAMESPACE)?.clone(),
+                ))
+            })
+            .flatten()
     }
 
     /// Whence a volume's token came; a record of an older driver says

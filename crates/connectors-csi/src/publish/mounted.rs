@@ -113,14 +113,24 @@ impl Mounted {
         self.with_records(|records| records.get(target).cloned())
     }
 
-    /// The mount id recorded for `volume_id` at `target`.
-    pub(super) fn mount_id(&self, target: &Path, volume_id: &str) -> Option<u64> {
+    /// `f` of `volume_id`'s record at `target`, read in place (no copy).
+    pub(super) fn read<T>(
+        &self,
+        target: &Path,
+        volume_id: &str,
+        f: impl FnOnce(&Record) -> T,
+    ) -> Option<T> {
         self.with_records(|records| {
             records
                 .get(target)
                 .filter(|r| r.state.volume_id == volume_id)
-                .and_then(|r| r.mount_id)
+                .map(f)
         })
+    }
+
+    /// The mount id recorded for `volume_id` at `target`.
+    pub(super) fn mount_id(&self, target: &Path, volume_id: &str) -> Option<u64> {
+        self.read(target, volume_id, |r| r.mount_id).flatten()
     }
 
     /// Stores a record; returns how many there are.
@@ -146,6 +156,20 @@ impl Mounted {
         self.with_records(|records| {
             records.remove(target);
             records.len()
+        })
+    }
+
+    /// Drops `volume_id`'s record at `target`, if that is the one there;
+    /// returns how many are left, or `None` when nothing was dropped.
+    pub(super) fn remove_volume(&self, target: &Path, volume_id: &str) -> Option<usize> {
+        self.with_records(|records| {
+            records
+                .get(target)
+                .is_some_and(|r| r.state.volume_id == volume_id)
+                .then(|| {
+                    records.remove(target);
+                    records.len()
+                })
         })
     }
 
