@@ -104,6 +104,9 @@ pub trait Spec: serde::de::DeserializeOwned + Default {
     /// The object's JSON with the kind's `proxyAddress` added (`""` when
     /// there is no proxy).
     fn template_view(raw: Json, proxy_address: Option<&str>) -> Json;
+
+    /// What is known of the spec once it is read, worked out once.
+    fn derive_facts(&mut self) {}
 }
 
 impl Spec for ConnectorSpec {
@@ -129,6 +132,15 @@ impl Spec for ConnectorSpec {
 
 impl Spec for ConnectorClassSpec {
     const KIND: &'static str = "ConnectorClass";
+
+    fn derive_facts(&mut self) {
+        for configuration in &mut self.configurations {
+            configuration.may_change_maps = configuration
+                .data
+                .values()
+                .any(|t| sprig::may_change_maps(t));
+        }
+    }
 
     /// `proxyAddress` at the top level.
     fn template_view(mut raw: Json, proxy_address: Option<&str>) -> Json {
@@ -192,6 +204,11 @@ pub struct Configuration {
     /// File name → Go template.
     pub data: BTreeMap<String, String>,
     pub params: Vec<ParamSpec>,
+    /// Whether a template of `data` may change a map in place (then its
+    /// renders work on copies of the shared views); known once the class
+    /// is read.
+    #[serde(skip)]
+    pub may_change_maps: bool,
 }
 
 /// The typed part of a ConnectorClass's spec.
@@ -214,7 +231,7 @@ impl<S: Spec> Object<S> {
 
     /// Reads an object from its JSON (as the API server returns it).
     pub fn from_json(raw: Json) -> Result<Object<S>, ModelError> {
-        let shape: ObjectShape<S> =
+        let mut shape: ObjectShape<S> =
             ObjectShape::deserialize(&raw).map_err(|source| ModelError::Shape {
                 kind: S::KIND,
                 name: object_name(&raw),
@@ -223,6 +240,7 @@ impl<S: Spec> Object<S> {
         if shape.metadata.name.is_empty() {
             return Err(ModelError::MissingName { kind: S::KIND });
         }
+        shape.spec.derive_facts();
         let proxy_address = proxy_url(&raw);
         let content = content_digest(&raw);
         let view = Value::from(S::template_view(raw, proxy_address.as_deref()));

@@ -346,9 +346,43 @@ fn conversion_panic(v: &Value, want: &str) -> String {
     }
 }
 
+/// The functions here that change a map they are given in place.
+const MAP_CHANGING: [&str; 6] = [
+    "set",
+    "unset",
+    "merge",
+    "mustMerge",
+    "mergeOverwrite",
+    "mustMergeOverwrite",
+];
+
+/// Whether a template may call a function that changes a map in place, so
+/// maps shared between renders must be copied for it. Functions are named
+/// only in a template's text, so a text where none of the names stands as
+/// a word of its own cannot call them.
+pub fn may_change_maps(template: &str) -> bool {
+    template
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .any(|word| MAP_CHANGING.contains(&word))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_text_naming_a_map_changing_function_may_change_maps() {
+        assert!(may_change_maps("{{ $_ := set .connector \"x\" 1 }}"));
+        assert!(may_change_maps("{{ unset .connector \"spec\" }}"));
+        assert!(may_change_maps("{{ mergeOverwrite .connector (dict) }}"));
+        assert!(may_change_maps("{{ mustMerge .a .b }}"));
+        assert!(may_change_maps("{{- $x := merge $a $b -}}"));
+        assert!(!may_change_maps("{{ .connector.spec.address | b64enc }}"));
+        assert!(
+            !may_change_maps("<settings>{{ .offset }} reset</settings>"),
+            "words that merely contain a name"
+        );
+    }
 
     fn m(pairs: &[(&str, Value)]) -> Map {
         Map::new(

@@ -61,6 +61,7 @@ mod semver;
 mod strings;
 mod urls;
 
+pub use dicts::may_change_maps;
 pub use json::write_string as write_json_string;
 
 use gotemplate::FuncMap;

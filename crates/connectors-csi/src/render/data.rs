@@ -28,14 +28,13 @@ pub(crate) struct VolumeData {
 }
 
 impl VolumeData {
-    /// `sources` are every template the volume renders.
-    pub(crate) fn new<'a>(
+    /// `private`: a template the volume renders may change maps in place.
+    pub(crate) fn new(
         connectors: &[ResolvedConnector],
         token: &Token,
         ca_cert: &str,
-        sources: impl IntoIterator<Item = &'a str>,
+        private: bool,
     ) -> VolumeData {
-        let private = sources.into_iter().any(may_change_maps);
         let connectors: Vec<Value> = connectors
             .iter()
             .map(|resolved| shared_or_copy(resolved.connector.view(), private))
@@ -82,25 +81,6 @@ impl VolumeData {
 /// `.configurations` from resolved param values.
 pub(crate) fn configurations_value(params: JsonMap<String, Json>) -> Value {
     Value::from(Json::Object(params))
-}
-
-/// The sprig functions that change a map in place.
-const MAP_CHANGING: [&str; 6] = [
-    "set",
-    "unset",
-    "merge",
-    "mustMerge",
-    "mergeOverwrite",
-    "mustMergeOverwrite",
-];
-
-/// Whether a template may call a function of [`MAP_CHANGING`]. Functions
-/// are named only in a template's text, so a text where none of the names
-/// stands as a word of its own cannot call them.
-fn may_change_maps(source: &str) -> bool {
-    source
-        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .any(|word| MAP_CHANGING.contains(&word))
 }
 
 fn shared_or_copy(view: &Value, private: bool) -> Value {
@@ -155,12 +135,12 @@ mod tests {
         let git = class("git", None, serde_json::json!([]));
         let volume = [resolved(&connector("default", "git", "git", None), &git)];
         let token = Token::new(TOKEN, None);
-        let first = VolumeData::new(&volume, &token, "", ["{{ .connector.spec.address }}"]);
-        let second = VolumeData::new(&volume, &token, "", ["{{ .connector.metadata.name }}"]);
+        let first = VolumeData::new(&volume, &token, "", false);
+        let second = VolumeData::new(&volume, &token, "", false);
         assert!(same_map(&first.connectors[0], &second.connectors[0]));
         assert!(same_map(&first.class(&git), &second.class(&git)));
 
-        let changing = VolumeData::new(&volume, &token, "", ["{{ set .connector \"a\" 1 }}"]);
+        let changing = VolumeData::new(&volume, &token, "", true);
         assert!(!same_map(&first.connectors[0], &changing.connectors[0]));
         assert!(!same_map(&first.class(&git), &changing.class(&git)));
     }
@@ -185,20 +165,6 @@ mod tests {
             );
             assert_eq!(text(&plan.unwrap(), "f"), "fresh");
         }
-    }
-
-    #[test]
-    fn only_a_text_naming_a_map_changing_function_gets_a_private_copy() {
-        assert!(may_change_maps("{{ $_ := set .connector \"x\" 1 }}"));
-        assert!(may_change_maps("{{ unset .connector \"spec\" }}"));
-        assert!(may_change_maps("{{ mergeOverwrite .connector (dict) }}"));
-        assert!(may_change_maps("{{ mustMerge .a .b }}"));
-        assert!(may_change_maps("{{- $x := merge $a $b -}}"));
-        assert!(!may_change_maps("{{ .connector.spec.address | b64enc }}"));
-        assert!(
-            !may_change_maps("<settings>{{ .offset }} reset</settings>"),
-            "words that merely contain a name"
-        );
     }
 
     #[test]

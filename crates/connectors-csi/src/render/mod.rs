@@ -65,17 +65,14 @@ impl Renderer {
             return Err(RenderError::NoConnectors);
         }
         let builtins = builtins::effective_templates(&self.builtins, builtin_overrides);
-        let sources = builtins
-            .values()
-            .map(String::as_str)
-            .chain(plan::included_sources(request, connectors));
+        let private = plan::may_change_maps(&builtins, request, connectors);
         let planner = plan::Planner {
             engine: &self.engine,
             limits: &self.limits,
             request,
             connectors,
             token,
-            data: data::VolumeData::new(connectors, token, ca_cert, sources),
+            data: data::VolumeData::new(connectors, token, ca_cert, private),
             started: Instant::now(),
         };
         planner.plan(&builtins)

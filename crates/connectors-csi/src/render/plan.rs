@@ -210,18 +210,20 @@ impl Planner<'_> {
     }
 }
 
-/// The templates of the configurations `request` includes, of every class
-/// of the volume.
-pub(crate) fn included_sources<'a>(
-    request: &'a VolumeRequest,
-    connectors: &'a [ResolvedConnector],
-) -> impl Iterator<Item = &'a str> {
-    request.configurations.include.iter().flat_map(move |name| {
-        connectors
-            .iter()
-            .filter_map(move |resolved| resolved.class.configuration(name))
-            .flat_map(|configuration| configuration.data.values().map(String::as_str))
-    })
+/// Whether a template the volume renders (a built-in file or one of an
+/// included configuration) may change maps in place.
+pub(crate) fn may_change_maps(
+    builtins: &BTreeMap<String, String>,
+    request: &VolumeRequest,
+    connectors: &[ResolvedConnector],
+) -> bool {
+    builtins.values().any(|t| sprig::may_change_maps(t))
+        || request.configurations.include.iter().any(|name| {
+            connectors
+                .iter()
+                .filter_map(|resolved| resolved.class.configuration(name))
+                .any(|configuration| configuration.may_change_maps)
+        })
 }
 
 fn check_file_count(count: usize) -> Result<(), RenderError> {
