@@ -88,8 +88,8 @@ pub enum StateError {
     },
 }
 
-/// A record being saved, until its rename.
-const TEMP_SUFFIX: &str = ".json.tmp";
+/// The extension of a record being saved, until its rename.
+const TEMP_EXTENSION: &str = "json.tmp";
 
 /// A directory (0700) of `<volume>@<target hash>.json` files (0600): the
 /// records hold pod identities and params, for the driver's eyes only.
@@ -113,7 +113,7 @@ impl StateStore {
         std::fs::create_dir_all(&dir).map_err(io_error)?;
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).map_err(io_error)?;
         for entry in std::fs::read_dir(&dir).map_err(io_error)?.flatten() {
-            if entry.file_name().to_string_lossy().ends_with(TEMP_SUFFIX) {
+            if entry.file_name().to_string_lossy().ends_with(TEMP_EXTENSION) {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
@@ -128,7 +128,7 @@ impl StateStore {
     /// record or the new one, never half of one.
     pub(crate) fn save(&self, state: &VolumeState) -> Result<(), StateError> {
         let path = self.path_for(&state.volume_id, &state.target_path);
-        let temp = path.with_extension(&TEMP_SUFFIX[1..]);
+        let temp = path.with_extension(TEMP_EXTENSION);
         let io_error = |source| StateError::Io {
             path: path.clone(),
             source,
@@ -278,7 +278,7 @@ mod tests {
         );
         store.save(&state).unwrap();
         let record = store.path_for("vol", Path::new("/pods/p/vol"));
-        let half = record.with_extension("json.tmp");
+        let half = record.with_extension(TEMP_EXTENSION);
         std::fs::write(&half, "{\"volume_id\": \"vo").unwrap();
 
         let store = StateStore::open(&dir).unwrap();
