@@ -17,12 +17,11 @@ use std::path::{Path, PathBuf};
 
 use connectors_csi::csi::proto::node_client::NodeClient;
 use connectors_csi::csi::proto::NodeUnpublishVolumeRequest;
-use connectors_csi::mount::{Mounter, SystemMounter};
 use support::apiserver::FakeApiServer;
 use support::attributes::{kubelet_tokens, team_a_pod, with_kubelet_token};
 use support::cluster::{self, git_connector};
 use support::driver::{connect, publish_request};
-use support::mounts::{is_read_only_tmpfs, state_text};
+use support::mounts::{is_read_only_tmpfs, mount_at, state_text};
 use support::process::{wait_for_socket, ServeProcess};
 use support::{eventually, http, needs_root, AUDIENCE, DRIVER_NAMESPACE};
 use tonic::transport::Channel;
@@ -33,15 +32,6 @@ use tonic::Code;
 struct Node {
     server: FakeApiServer,
     dir: support::mounts::NodeDir,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let target = self.target();
-        if SystemMounter.is_mounted(&target).unwrap_or(false) {
-            let _ = SystemMounter.unmount(&target);
-        }
-    }
 }
 
 /// A running `connectors-csi serve` and a kubelet-like client of it.
@@ -205,7 +195,7 @@ async fn in_kubelet_mode_a_volume_without_kubelets_token_is_refused_naming_the_a
         "{status:?}"
     );
     assert!(!target.join("..data").exists());
-    assert!(!SystemMounter.is_mounted(&target).unwrap_or(false));
+    assert!(mount_at(&target).is_none());
     assert_eq!(node.token_requests(), 0);
     driver.stop().await;
 }

@@ -15,7 +15,6 @@ use std::process::{Command, Stdio};
 
 use connectors_csi::csi::proto::node_client::NodeClient;
 use connectors_csi::csi::proto::NodeUnpublishVolumeRequest;
-use connectors_csi::mount::{Mounter, SystemMounter};
 use support::apiserver::FakeApiServer;
 use support::attributes::team_a_pod;
 use support::cluster;
@@ -36,15 +35,6 @@ struct Node {
     process: ServeProcess,
     client: NodeClient<Channel>,
     port: u16,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let target = self.target();
-        if SystemMounter.is_mounted(&target).unwrap_or(false) {
-            let _ = SystemMounter.unmount(&target);
-        }
-    }
 }
 
 impl Node {

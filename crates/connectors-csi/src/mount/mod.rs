@@ -86,14 +86,6 @@ pub trait Mounter: Send + Sync {
             .find(|entry| path.starts_with(&entry.mount_point))
             .is_some_and(MountEntry::is_read_only))
     }
-    /// Whether something is mounted exactly at `target`.
-    fn is_mounted(&self, target: &Path) -> io::Result<bool> {
-        let real = std::fs::canonicalize(target).unwrap_or_else(|_| target.to_owned());
-        Ok(self
-            .mount_table()?
-            .iter()
-            .any(|entry| entry.mount_point == real || entry.mount_point == target))
-    }
 }
 
 /// Why the files of a volume could not be put in place.
