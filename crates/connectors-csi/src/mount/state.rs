@@ -113,7 +113,11 @@ impl StateStore {
         std::fs::create_dir_all(&dir).map_err(io_error)?;
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).map_err(io_error)?;
         for entry in std::fs::read_dir(&dir).map_err(io_error)?.flatten() {
-            if entry.file_name().to_string_lossy().ends_with(TEMP_EXTENSION) {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .ends_with(TEMP_EXTENSION)
+            {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
