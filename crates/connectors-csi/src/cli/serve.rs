@@ -47,8 +47,7 @@ pub struct Args {
     /// no symlink on the way.
     #[arg(long, default_value = "/var/lib/kubelet")]
     kubelet_root_dir: PathBuf,
-    /// How many volumes render at once, each on a blocking thread
-    /// (default: the number of CPUs).
+    /// How many volumes render at once (default: the number of CPUs).
     #[arg(long)]
     render_concurrency: Option<usize>,
     /// Per-volume records, kept across restarts.

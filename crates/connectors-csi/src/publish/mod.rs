@@ -28,10 +28,12 @@ mod mounted;
 mod restart;
 #[cfg(test)]
 mod tests;
+mod worker;
 mod write;
 
 use mounted::Mounted;
-use write::{blocking, run_blocking, Write};
+use worker::VolumeWork;
+use write::Write;
 
 /// Everything the pipeline calls, wired once at start-up.
 pub struct PublisherParts {
@@ -46,8 +48,8 @@ pub struct PublisherParts {
     pub metrics: Arc<Metrics>,
     /// Where a failed republish or refresh is told to the pod's owner.
     pub events: Arc<dyn PodEvents>,
-    /// How many volumes render at once (each on a blocking thread, never
-    /// on the async workers that answer Probe and health).
+    /// How many volumes render at once (at most one on an async worker,
+    /// and only while another answers Probe and health; see `worker`).
     pub render_concurrency: usize,
 }
 
@@ -137,6 +139,7 @@ pub struct Publisher {
     parts: PublisherParts,
     mounted: Mounted,
     render_slots: Arc<Semaphore>,
+    volume_work: VolumeWork,
 }
 
 impl Publisher {
@@ -149,6 +152,7 @@ impl Publisher {
             parts,
             mounted,
             render_slots,
+            volume_work: VolumeWork::default(),
         };
         publisher.reconcile();
         publisher.hold_recorded();
@@ -237,12 +241,13 @@ impl Publisher {
         let (volumes, store) = (self.parts.volumes.clone(), self.parts.state.clone());
         let (at, id) = (target.clone(), volume_id.to_owned());
         let known = self.mounted.mount_id(&target, volume_id);
-        // The record goes in the same blocking section, off the async workers.
-        run_blocking(move || {
-            volumes.remove(&at, &id, known)?;
-            Ok(store.remove(&id, &at)?)
-        })
-        .await?;
+        // The record goes in the same section as the unmount.
+        self.volume_work
+            .run(move || {
+                volumes.remove(&at, &id, known)?;
+                Ok(store.remove(&id, &at)?)
+            })
+            .await?;
         if let Some(left) = self.mounted.remove_volume(&target, volume_id) {
             self.parts.metrics.set_mounted_volumes(left);
             self.parts.catalog.release(&target);
@@ -393,13 +398,17 @@ impl Publisher {
         }
         let volumes = self.parts.volumes.clone();
         let (target, volume_id) = (target.to_owned(), volume_id.to_owned());
-        blocking(move || volumes.inspect_by_table(&target, &volume_id)).await
+        self.volume_work
+            .run(move || Ok(volumes.inspect_by_table(&target, &volume_id)?))
+            .await
     }
 
     async fn discard(&self, target: &Path) -> Result<(), PublishError> {
         let volumes = self.parts.volumes.clone();
         let target = target.to_owned();
-        blocking(move || volumes.discard(&target)).await
+        self.volume_work
+            .run(move || Ok(volumes.discard(&target)?))
+            .await
     }
 
     /// A record whose tmpfs is gone (unmounted by someone else, a reboot).

@@ -1,7 +1,7 @@
 //! The call's one pass through the pipeline after the target is known:
-//! the lookups (catalog, access, token) on the async side, then one
-//! blocking section (plan, compare, write, seal, state record), and the
-//! catalog told what the volume now uses.
+//! the lookups (catalog, access, token) on the async side, then one section
+//! of volume work (plan, compare, write, seal, state record; see `worker`
+//! for where it runs), and the catalog told what the volume now uses.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -12,7 +12,7 @@ use super::mounted::Record;
 use super::{PublishError, PublishOutcome, PublishRequest, Publisher};
 use crate::access::AccessOutcome;
 use crate::catalog::ResolvedConnector;
-use crate::mount::{MountError, VolumeState};
+use crate::mount::VolumeState;
 use crate::render::{FilePlan, RenderError, Renderer};
 use crate::tokens::{Token, TokenOrigin};
 use crate::volume::{ConnectorRef, VolumeRequest};
@@ -82,7 +82,7 @@ impl RenderInput {
 
 impl Publisher {
     /// The lookups (catalog, access, token) on the async side, then one
-    /// blocking section: plan, compare, write, seal, state record.
+    /// section of volume work: plan, compare, write, seal, state record.
     pub(super) async fn write_files(
         &self,
         request: &PublishRequest,
@@ -127,43 +127,45 @@ impl Publisher {
         let same_context = previous
             .as_ref()
             .is_some_and(|r| r.state.volume_context == state.volume_context);
-        let (outcome, state, mount_id) = run_blocking(move || {
-            let plan = input.plan(&renderer, &ca_cert)?;
-            let mut state = state;
-            let outcome = match write {
-                Write::Update { sealed } if volumes.holds(&at, &plan) => {
-                    if !sealed {
-                        volumes.finish_update(&at)?;
+        let (outcome, state, mount_id) = self
+            .volume_work
+            .run(move || {
+                let plan = input.plan(&renderer, &ca_cert)?;
+                let mut state = state;
+                let outcome = match write {
+                    Write::Update { sealed } if volumes.holds(&at, &plan) => {
+                        if !sealed {
+                            volumes.finish_update(&at)?;
+                        }
+                        // After a crash between the swap and the record, the
+                        // record names the generation before.
+                        let mounted = volumes.generation(&at);
+                        if same_context && mounted.as_deref() == Some(state.generation.as_str()) {
+                            return Ok((PublishOutcome::Unchanged, state, volumes.mount_id(&at)));
+                        }
+                        state.generation = mounted.unwrap_or_default();
+                        PublishOutcome::Unchanged
                     }
-                    // After a crash between the swap and the record, the
-                    // record names the generation before.
-                    let mounted = volumes.generation(&at);
-                    if same_context && mounted.as_deref() == Some(state.generation.as_str()) {
-                        return Ok((PublishOutcome::Unchanged, state, volumes.mount_id(&at)));
+                    Write::Update { .. } => {
+                        state.generation = volumes.update(&at, &plan)?;
+                        PublishOutcome::Updated
                     }
-                    state.generation = mounted.unwrap_or_default();
-                    PublishOutcome::Unchanged
+                    Write::Create => {
+                        state.generation = volumes.create(&at, &id, &plan, &options)?;
+                        PublishOutcome::Mounted
+                    }
+                };
+                if let Err(err) = store.save(&state) {
+                    if write == Write::Create {
+                        // Without its record a restarted driver would not
+                        // refresh the volume: fail rather than half-manage it.
+                        let _ = volumes.discard(&at);
+                    }
+                    return Err(err.into());
                 }
-                Write::Update { .. } => {
-                    state.generation = volumes.update(&at, &plan)?;
-                    PublishOutcome::Updated
-                }
-                Write::Create => {
-                    state.generation = volumes.create(&at, &id, &plan, &options)?;
-                    PublishOutcome::Mounted
-                }
-            };
-            if let Err(err) = store.save(&state) {
-                if write == Write::Create {
-                    // Without its record a restarted driver would not
-                    // refresh the volume: fail rather than half-manage it.
-                    let _ = volumes.discard(&at);
-                }
-                return Err(err.into());
-            }
-            Ok((outcome, state, volumes.mount_id(&at)))
-        })
-        .await?;
+                Ok((outcome, state, volumes.mount_id(&at)))
+            })
+            .await?;
         self.parts
             .metrics
             .set_template_cache_entries(self.parts.renderer.cached_templates());
@@ -212,23 +214,5 @@ impl Publisher {
             overrides,
             token,
         })
-    }
-}
-
-/// Mount syscalls and file writes block: keep them off the async workers.
-pub(super) async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, MountError> + Send + 'static,
-) -> Result<T, PublishError> {
-    run_blocking(move || work().map_err(PublishError::from)).await
-}
-
-pub(super) async fn run_blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, PublishError> + Send + 'static,
-) -> Result<T, PublishError> {
-    match tokio::task::spawn_blocking(work).await {
-        Ok(result) => result,
-        Err(err) => Err(PublishError::Task {
-            reason: err.to_string(),
-        }),
     }
 }

@@ -57,18 +57,31 @@ pub(crate) fn default_templates() -> BTreeMap<String, String> {
     ])
 }
 
-/// The defaults with the operator's overrides (and additions) applied.
-pub(crate) fn effective_templates(
-    defaults: &BTreeMap<String, String>,
-    overrides: Option<&BTreeMap<String, String>>,
-) -> BTreeMap<String, String> {
-    let mut templates = defaults.clone();
-    if let Some(overrides) = overrides {
+/// Built-in templates with what the plan asks of them worked out once, not
+/// on every publish.
+pub(crate) struct Builtins {
+    pub templates: BTreeMap<String, String>,
+    /// Whether any of them may change maps in place.
+    pub may_change_maps: bool,
+}
+
+impl Builtins {
+    pub fn new(templates: BTreeMap<String, String>) -> Builtins {
+        let may_change_maps = templates.values().any(|t| sprig::may_change_maps(t));
+        Builtins {
+            templates,
+            may_change_maps,
+        }
+    }
+
+    /// These with the operator's overrides (and additions) applied.
+    pub fn with_overrides(&self, overrides: &BTreeMap<String, String>) -> Builtins {
+        let mut templates = self.templates.clone();
         for (name, template) in overrides {
             templates.insert(name.clone(), template.clone());
         }
+        Builtins::new(templates)
     }
-    templates
 }
 
 #[cfg(test)]
@@ -99,7 +112,9 @@ mod tests {
             ("context.token".to_string(), "T".to_string()),
             ("extra.txt".to_string(), "E".to_string()),
         ]);
-        let templates = effective_templates(&default_templates(), Some(&overrides));
+        let templates = Builtins::new(default_templates())
+            .with_overrides(&overrides)
+            .templates;
         assert_eq!(templates["context.token"], "T");
         assert_eq!(templates["extra.txt"], "E");
         assert_eq!(templates["ca.crt"], "{{ .context.proxy.caCert }}");

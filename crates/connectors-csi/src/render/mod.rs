@@ -28,7 +28,7 @@ pub use rejection::{rejection_plan, ERROR_FILE};
 pub struct Renderer {
     engine: engine::Engine,
     limits: RenderLimits,
-    builtins: BTreeMap<String, String>,
+    builtins: builtins::Builtins,
 }
 
 impl Default for Renderer {
@@ -42,7 +42,7 @@ impl Renderer {
         Renderer {
             engine: engine::Engine::new(limits.cache_entries),
             limits,
-            builtins: builtins::default_templates(),
+            builtins: builtins::Builtins::new(builtins::default_templates()),
         }
     }
 
@@ -64,8 +64,15 @@ impl Renderer {
         if connectors.is_empty() {
             return Err(RenderError::NoConnectors);
         }
-        let builtins = builtins::effective_templates(&self.builtins, builtin_overrides);
-        let private = plan::may_change_maps(&builtins, request, connectors);
+        let overridden;
+        let builtins = match builtin_overrides {
+            Some(overrides) if !overrides.is_empty() => {
+                overridden = self.builtins.with_overrides(overrides);
+                &overridden
+            }
+            _ => &self.builtins,
+        };
+        let private = plan::may_change_maps(builtins, request, connectors);
         let planner = plan::Planner {
             engine: &self.engine,
             limits: &self.limits,
@@ -75,7 +82,7 @@ impl Renderer {
             data: data::VolumeData::new(connectors, token, ca_cert, private),
             started: Instant::now(),
         };
-        planner.plan(&builtins)
+        planner.plan(&builtins.templates)
     }
 }
 

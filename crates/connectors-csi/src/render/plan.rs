@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use gotemplate::{ErrorKind, Limits, Value};
 
+use super::builtins::Builtins;
 use super::data::{configurations_value, VolumeData};
 use super::engine::Engine;
 use super::redact::Redactor;
@@ -213,11 +214,11 @@ impl Planner<'_> {
 /// Whether a template the volume renders (a built-in file or one of an
 /// included configuration) may change maps in place.
 pub(crate) fn may_change_maps(
-    builtins: &BTreeMap<String, String>,
+    builtins: &Builtins,
     request: &VolumeRequest,
     connectors: &[ResolvedConnector],
 ) -> bool {
-    builtins.values().any(|t| sprig::may_change_maps(t))
+    builtins.may_change_maps
         || request.configurations.include.iter().any(|name| {
             connectors
                 .iter()

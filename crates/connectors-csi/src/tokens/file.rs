@@ -30,12 +30,12 @@ impl TokenSource for TokenFile {
         _audience: &str,
         _lifetime: Duration,
     ) -> Result<Token, TokenError> {
-        let content = tokio::fs::read_to_string(&self.path)
-            .await
-            .map_err(|source| TokenError::File {
-                path: self.path.clone(),
-                source,
-            })?;
+        // A token file is a few hundred bytes on a local disk: reading it
+        // here costs less than a hand-off to the blocking pool and back.
+        let content = std::fs::read_to_string(&self.path).map_err(|source| TokenError::File {
+            path: self.path.clone(),
+            source,
+        })?;
         let secret = content.trim();
         if secret.is_empty() {
             return Err(TokenError::EmptyFile {
