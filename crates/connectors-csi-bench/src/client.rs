@@ -14,7 +14,8 @@ use connectors_csi::csi::proto::volume_capability::{
     access_mode::Mode, AccessMode, AccessType, MountVolume,
 };
 use connectors_csi::csi::proto::{
-    NodePublishVolumeRequest, NodeUnpublishVolumeRequest, ProbeRequest, VolumeCapability,
+    NodeGetCapabilitiesRequest, NodePublishVolumeRequest, NodeUnpublishVolumeRequest, ProbeRequest,
+    VolumeCapability,
 };
 
 /// A cheap-to-clone client (tonic channels multiplex).
@@ -65,6 +66,16 @@ impl CsiClient {
             target_path: target.display().to_string(),
         };
         self.node.clone().node_unpublish_volume(request).await?;
+        Ok(())
+    }
+
+    /// NodeGetCapabilities: a call the driver answers without any work, so
+    /// its latency is the gRPC round trip alone.
+    pub async fn capabilities(&self) -> anyhow::Result<()> {
+        self.node
+            .clone()
+            .node_get_capabilities(NodeGetCapabilitiesRequest {})
+            .await?;
         Ok(())
     }
 }

@@ -44,6 +44,12 @@ pub struct BenchReport {
     pub start_to_ready_ms: f64,
     pub driver_idle_rss_kib: u64,
     pub driver_peak_rss_kib: u64,
+    /// NodeGetCapabilities p50 over the same client: the part of every
+    /// call that is the gRPC round trip, not the driver's work.
+    pub rpc_round_trip_p50_us: u64,
+    /// Share of CPU time the host took from this VM during the driver's
+    /// load (`steal` in `/proc/stat`): the noise under the figures.
+    pub host_steal_percent: f64,
     #[serde(flatten)]
     pub driver: RunSummary,
     pub floor: RunSummary,
@@ -92,6 +98,7 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<BenchReport> {
     std::fs::create_dir_all(&targets)?;
     let shapes = file_shapes(&client, &workload.attributes, &targets).await?;
 
+    let steal_before = CpuTimes::now();
     let started = Instant::now();
     let samples = load::drive(
         &client,
@@ -105,7 +112,9 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<BenchReport> {
     )
     .await;
     let driver_summary = samples.summarize(started.elapsed());
+    let host_steal_percent = steal_percent_since(steal_before);
     let peak_rss = driver.peak_rss_kib()?;
+    let rpc_round_trip_p50_us = rpc_round_trip_p50_us(&client, options.cycles.min(1000)).await?;
 
     let floor_summary = run_floor(&targets, &shapes, options).await?;
     let memory = if options.memory {
@@ -130,10 +139,64 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<BenchReport> {
         start_to_ready_ms: driver.start_to_ready.as_secs_f64() * 1000.0,
         driver_idle_rss_kib: idle_rss,
         driver_peak_rss_kib: peak_rss,
+        rpc_round_trip_p50_us,
+        host_steal_percent,
         ratios: Ratios::of(&driver_summary, &floor_summary),
         driver: driver_summary,
         floor: floor_summary,
         memory,
+    })
+}
+
+/// `calls` NodeGetCapabilities one after another; their p50.
+async fn rpc_round_trip_p50_us(client: &CsiClient, calls: usize) -> anyhow::Result<u64> {
+    let mut times = Vec::with_capacity(calls);
+    for _ in 0..calls {
+        let start = Instant::now();
+        client.capabilities().await?;
+        times.push(start.elapsed());
+    }
+    times.sort_unstable();
+    Ok(crate::stats::percentile_us(&times, 50.0))
+}
+
+/// The machine's CPU time so far, in `/proc/stat` ticks.
+struct CpuTimes {
+    total: u64,
+    steal: u64,
+}
+
+impl CpuTimes {
+    fn now() -> Option<CpuTimes> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        parse_cpu_line(stat.lines().next()?)
+    }
+}
+
+/// Percent of the CPU time since `before` that was stolen; 0 where
+/// `/proc/stat` cannot tell.
+fn steal_percent_since(before: Option<CpuTimes>) -> f64 {
+    match (before, CpuTimes::now()) {
+        (Some(before), Some(after)) if after.total > before.total => {
+            100.0 * (after.steal - before.steal) as f64 / (after.total - before.total) as f64
+        }
+        _ => 0.0,
+    }
+}
+
+/// `cpu  user nice system idle iowait irq softirq steal ...`
+fn parse_cpu_line(line: &str) -> Option<CpuTimes> {
+    let mut fields = line.strip_prefix("cpu ")?.split_whitespace();
+    let ticks: Vec<u64> = fields
+        .by_ref()
+        .take(8)
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let steal = *ticks.get(7)?;
+    Some(CpuTimes {
+        total: ticks.iter().sum(),
+        steal,
     })
 }
 
@@ -273,6 +336,10 @@ pub fn render_text(report: &BenchReport) -> String {
         r.publish_p50, r.publish_p99, r.unpublish_p50, r.unpublish_p99, r.throughput * 100.0
     );
     text += &format!(
+        "gRPC round trip (NodeGetCapabilities) p50 {} µs; host steal {:.0}% during the driver's load\n",
+        report.rpc_round_trip_p50_us, report.host_steal_percent
+    );
+    text += &format!(
         "driver start to ready {:.1} ms, RSS idle {} KiB, peak {} KiB\n",
         report.start_to_ready_ms, report.driver_idle_rss_kib, report.driver_peak_rss_kib
     );
@@ -296,4 +363,17 @@ pub fn render_text(report: &BenchReport) -> String {
         );
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steal_is_the_eighth_field_of_the_cpu_line() {
+        let times = parse_cpu_line("cpu  100 0 50 800 10 0 5 35 0 0").unwrap();
+        assert_eq!((times.total, times.steal), (1000, 35));
+        assert!(parse_cpu_line("cpu0 1 2 3").is_none());
+        assert!(CpuTimes::now().is_some(), "this machine has /proc/stat");
+    }
 }

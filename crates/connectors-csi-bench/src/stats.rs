@@ -69,7 +69,7 @@ impl Samples {
 }
 
 /// Nearest-rank percentile of sorted samples, in microseconds.
-fn percentile_us(sorted: &[Duration], percent: f64) -> u64 {
+pub fn percentile_us(sorted: &[Duration], percent: f64) -> u64 {
     if sorted.is_empty() {
         return 0;
     }
