@@ -72,7 +72,7 @@ impl Renderer {
             }
             _ => &self.builtins,
         };
-        let private = plan::may_change_maps(builtins, request, connectors);
+        let private = plan::may_change_maps(builtins.may_change_maps, request, connectors);
         let planner = plan::Planner {
             engine: &self.engine,
             limits: &self.limits,

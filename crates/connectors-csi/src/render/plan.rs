@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use gotemplate::{ErrorKind, Limits, Value};
 
-use super::builtins::Builtins;
 use super::data::{configurations_value, VolumeData};
 use super::engine::Engine;
 use super::redact::Redactor;
@@ -214,11 +213,11 @@ impl Planner<'_> {
 /// Whether a template the volume renders (a built-in file or one of an
 /// included configuration) may change maps in place.
 pub(crate) fn may_change_maps(
-    builtins: &Builtins,
+    builtins_may: bool,
     request: &VolumeRequest,
     connectors: &[ResolvedConnector],
 ) -> bool {
-    builtins.may_change_maps
+    builtins_may
         || request.configurations.include.iter().any(|name| {
             connectors
                 .iter()
